@@ -1,0 +1,56 @@
+# Shared by deploy/test and deploy/run (sourced, not run): installs what is missing on a
+# Debian 12 machine and builds Jointly. Everything here is idempotent and quick when done.
+
+JOINTLY_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# Debian 12 packages the build and the tests need. Boost is Debian's 1.81 (never the default
+# 1.74 libboost-dev, which conflicts with it).
+JOINTLY_APT_PACKAGES=(
+  g++ cmake make pkg-config ca-certificates
+  libboost1.81-dev libboost-program-options1.81-dev
+  librocksdb-dev nlohmann-json3-dev zlib1g-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  libsodium-dev libssl-dev libspdlog-dev libdtl-dev libcmark-gfm-dev libutfcpp-dev
+)
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# install_packages: apt-get installs the packages that are not installed yet (none: no apt call).
+install_packages() {
+  local missing=() p
+  for p in "${JOINTLY_APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  # Node.js: Debian's nodejs + npm unless a node is already on PATH.
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    missing+=(nodejs npm)
+  fi
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    as_root apt-get update -qq
+    as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+# npm_ci DIR: installs DIR's locked npm dependencies when the lock file changed since last time.
+npm_ci() {
+  local dir=$1 stamp=$1/node_modules/.jointly-lock
+  [ -f "$dir/package-lock.json" ] || return 0
+  if [ -f "$stamp" ] && cmp -s "$dir/package-lock.json" "$stamp"; then return 0; fi
+  log "npm ci in ${dir#$JOINTLY_ROOT/}"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) && cp "$dir/package-lock.json" "$stamp"
+}
+
+# build DIR [cmake options...]: configures (once) and builds into DIR, incrementally.
+build() {
+  local dir=$1; shift
+  if [ ! -f "$dir/CMakeCache.txt" ]; then
+    cmake -S "$JOINTLY_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
+  fi
+  cmake --build "$dir" -j"$(nproc)" "${JOINTLY_BUILD_TARGETS[@]/#/--target=}"
+}
