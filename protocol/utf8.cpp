@@ -1,0 +1,125 @@
+// UTF-8 validation and code-point arithmetic (see protocol/utf8.hpp).
+//
+// count() and byte_offset() sit on the hot path of every edit, so both look at eight bytes at a
+// time: a code point starts at every byte that is not a continuation byte (10xxxxxx), and the
+// continuation bytes of a word are found with two shifts and a mask, then counted with popcount.
+#include "protocol/utf8.hpp"
+
+#include <bit>
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+namespace jointly::protocol::utf8 {
+
+namespace {
+
+constexpr std::uint64_t kHighBits = 0x8080808080808080ULL;
+
+inline std::uint64_t load64(const char* p) {
+  std::uint64_t w;
+  std::memcpy(&w, p, sizeof w);
+  return w;
+}
+
+// Number of bytes in w that start a code point (are not 10xxxxxx).
+inline int starts_in_word(std::uint64_t w) {
+  // A continuation byte has bit 7 set and bit 6 clear; (w << 1) moves each byte's bit 6 to its
+  // bit 7 (the bit shifted in from the byte below lands on bit 0 and is masked away).
+  const std::uint64_t continuation = w & ~(w << 1) & kHighBits;
+  return 8 - std::popcount(continuation);
+}
+
+inline bool is_continuation(unsigned char b) { return (b & 0xC0) == 0x80; }
+
+Error invalid(const char* what, std::size_t at) {
+  return make_error("invalid_utf8",
+                    std::string("invalid UTF-8: ") + what + " at byte " + std::to_string(at));
+}
+
+}  // namespace
+
+Status validate(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const std::size_t n = s.size();
+  std::size_t i = 0;
+  while (i < n) {
+    // ASCII runs, eight bytes at a time.
+    while (i + 8 <= n && (load64(s.data() + i) & kHighBits) == 0) i += 8;
+    if (i >= n) break;
+    const unsigned char b = p[i];
+    if (b < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t len;
+    unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+    if (b < 0xC0) {
+      return invalid("a continuation byte without a lead byte", i);
+    } else if (b < 0xC2) {
+      return invalid("an overlong two-byte sequence", i);
+    } else if (b < 0xE0) {
+      len = 2;
+    } else if (b < 0xF0) {
+      len = 3;
+      if (b == 0xE0) lo = 0xA0;  // below: overlong
+      if (b == 0xED) hi = 0x9F;  // above: surrogates U+D800..U+DFFF
+    } else if (b < 0xF5) {
+      len = 4;
+      if (b == 0xF0) lo = 0x90;  // below: overlong
+      if (b == 0xF4) hi = 0x8F;  // above: beyond U+10FFFF
+    } else {
+      return invalid("a byte that never occurs in UTF-8 (code point beyond U+10FFFF)", i);
+    }
+    if (i + 1 >= n) return invalid("a truncated sequence", i);
+    const unsigned char b1 = p[i + 1];
+    if (b1 < lo || b1 > hi) {
+      if (!is_continuation(b1)) return invalid("a truncated sequence", i);
+      if (b == 0xED) return invalid("an encoded surrogate (U+D800..U+DFFF)", i);
+      if (b == 0xF4) return invalid("a code point beyond U+10FFFF", i);
+      return invalid("an overlong sequence", i);
+    }
+    for (std::size_t k = 2; k < len; ++k) {
+      if (i + k >= n || !is_continuation(p[i + k])) return invalid("a truncated sequence", i);
+    }
+    i += len;
+  }
+  return Status::Ok();
+}
+
+std::size_t count(std::string_view s) {
+  const char* p = s.data();
+  const std::size_t n = s.size();
+  std::size_t i = 0;
+  std::size_t continuation = 0;
+  for (; i + 8 <= n; i += 8) {
+    const std::uint64_t w = load64(p + i);
+    continuation += static_cast<std::size_t>(std::popcount(w & ~(w << 1) & kHighBits));
+  }
+  for (; i < n; ++i) continuation += is_continuation(static_cast<unsigned char>(p[i])) ? 1 : 0;
+  return n - continuation;
+}
+
+std::size_t byte_offset(std::string_view s, std::size_t cp) {
+  const char* p = s.data();
+  const std::size_t n = s.size();
+  std::size_t i = 0;
+  // Skip whole words while the code point we look for starts beyond them. A word may begin in the
+  // middle of a code point; that is fine, since only starts are counted.
+  while (i + 8 <= n) {
+    const auto starts = static_cast<std::size_t>(starts_in_word(load64(p + i)));
+    if (starts > cp) break;
+    cp -= starts;
+    i += 8;
+  }
+  // The cp-th start from here (0-based) lies in the next few bytes, or the text ends first.
+  for (; i < n; ++i) {
+    if (!is_continuation(static_cast<unsigned char>(p[i]))) {
+      if (cp == 0) return i;
+      --cp;
+    }
+  }
+  return n;
+}
+
+}  // namespace jointly::protocol::utf8
