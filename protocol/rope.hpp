@@ -47,6 +47,8 @@ class Rope {
   friend bool operator==(const Rope& a, const Rope& b);
 
  private:
+  friend struct RopeInternal;  // tests' structural checks: protocol/rope_internal.hpp
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
   // for_each_chunk's engine: calls fn(ctx, chunk) per chunk.
@@ -55,8 +57,10 @@ class Rope {
 
 template <class F>
 void Rope::for_each_chunk(F&& f) const {
-  visit_chunks([](void* ctx, std::string_view s) { (*static_cast<std::remove_reference_t<F>*>(ctx))(s); },
-               &f);
+  // f may be a const callable: its address travels as void* and is cast back with its const.
+  visit_chunks(
+      [](void* ctx, std::string_view s) { (*static_cast<std::remove_reference_t<F>*>(ctx))(s); },
+      const_cast<std::remove_cvref_t<F>*>(std::addressof(f)));
 }
 
 }  // namespace jointly::protocol
