@@ -1,0 +1,923 @@
+#include "storage/revision_log.hpp"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/convenience.h>
+#include <rocksdb/db.h>
+#include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/utilities/checkpoint.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <filesystem>
+#include <future>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+
+#include "storage/encoding.hpp"
+#include "storage/fault_injection.hpp"
+
+namespace jointly::storage {
+
+namespace fs = std::filesystem;
+namespace enc = encoding;
+
+namespace {
+
+// The format-version record, in the default column family. Bump kFormatVersion when a change
+// makes old builds misread new stores or new builds misread old ones.
+constexpr std::string_view kFormatKey = "jointly.format_version";
+constexpr std::string_view kFormatVersion = "1";
+
+enum Family : std::size_t {
+  kDefault,
+  kDocuments,
+  kRevisions,
+  kSnapshots,
+  kDedupe,
+  kAccounts,
+  kSessions,
+  kFamilyCount
+};
+const char* const kFamilyNames[kFamilyCount] = {"default", "documents", "revisions", "snapshots",
+                                                "dedupe",  "accounts",  "sessions"};
+
+Status from_rocks(const rocksdb::Status& s, std::string_view context) {
+  if (s.ok()) return Status();
+  std::string msg = std::string(context) + ": " + s.ToString();
+  if (s.IsCorruption()) return Status(Code::corruption, std::move(msg));
+  if (s.IsNotFound()) return Status(Code::not_found, std::move(msg));
+  if (s.IsIOError() || s.IsNoSpace()) return Status(Code::io_error, std::move(msg));
+  if (s.IsNotSupported() || s.IsInvalidArgument()) {
+    return Status(Code::invalid_argument, std::move(msg));
+  }
+  return Status(Code::internal, std::move(msg));
+}
+
+std::string doc_name(DocumentId id) { return "document " + std::to_string(id); }
+
+// A file system that fails writes or syncs while a FaultInjection switch is on.
+class FaultyFile : public rocksdb::FSWritableFileOwnerWrapper {
+ public:
+  FaultyFile(std::unique_ptr<rocksdb::FSWritableFile> f, std::shared_ptr<FaultInjection> faults)
+      : FSWritableFileOwnerWrapper(std::move(f)), faults_(std::move(faults)) {}
+
+  rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& o,
+                           rocksdb::IODebugContext* dbg) override {
+    if (faults_->writes_fail()) return injected("append");
+    return FSWritableFileOwnerWrapper::Append(data, o, dbg);
+  }
+  rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& o,
+                           const rocksdb::DataVerificationInfo& v,
+                           rocksdb::IODebugContext* dbg) override {
+    if (faults_->writes_fail()) return injected("append");
+    return FSWritableFileOwnerWrapper::Append(data, o, v, dbg);
+  }
+  rocksdb::IOStatus Sync(const rocksdb::IOOptions& o, rocksdb::IODebugContext* dbg) override {
+    if (faults_->syncs_fail()) return injected("sync");
+    return FSWritableFileOwnerWrapper::Sync(o, dbg);
+  }
+  rocksdb::IOStatus Fsync(const rocksdb::IOOptions& o, rocksdb::IODebugContext* dbg) override {
+    if (faults_->syncs_fail()) return injected("fsync");
+    return FSWritableFileOwnerWrapper::Fsync(o, dbg);
+  }
+  rocksdb::IOStatus RangeSync(uint64_t off, uint64_t n, const rocksdb::IOOptions& o,
+                              rocksdb::IODebugContext* dbg) override {
+    if (faults_->syncs_fail()) return injected("range sync");
+    return FSWritableFileOwnerWrapper::RangeSync(off, n, o, dbg);
+  }
+
+ private:
+  rocksdb::IOStatus injected(const char* what) {
+    faults_->count_injected();
+    return rocksdb::IOStatus::IOError(std::string("injected ") + what + " failure");
+  }
+  std::shared_ptr<FaultInjection> faults_;
+};
+
+class FaultyFileSystem : public rocksdb::FileSystemWrapper {
+ public:
+  FaultyFileSystem(std::shared_ptr<rocksdb::FileSystem> base,
+                   std::shared_ptr<FaultInjection> faults)
+      : FileSystemWrapper(std::move(base)), faults_(std::move(faults)) {}
+  const char* Name() const override { return "JointlyFaultyFileSystem"; }
+
+  rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& o,
+                                    std::unique_ptr<rocksdb::FSWritableFile>* out,
+                                    rocksdb::IODebugContext* dbg) override {
+    auto s = FileSystemWrapper::NewWritableFile(name, o, out, dbg);
+    if (s.ok()) *out = std::make_unique<FaultyFile>(std::move(*out), faults_);
+    return s;
+  }
+  rocksdb::IOStatus ReopenWritableFile(const std::string& name, const rocksdb::FileOptions& o,
+                                       std::unique_ptr<rocksdb::FSWritableFile>* out,
+                                       rocksdb::IODebugContext* dbg) override {
+    auto s = FileSystemWrapper::ReopenWritableFile(name, o, out, dbg);
+    if (s.ok()) *out = std::make_unique<FaultyFile>(std::move(*out), faults_);
+    return s;
+  }
+  rocksdb::IOStatus ReuseWritableFile(const std::string& name, const std::string& old,
+                                      const rocksdb::FileOptions& o,
+                                      std::unique_ptr<rocksdb::FSWritableFile>* out,
+                                      rocksdb::IODebugContext* dbg) override {
+    auto s = FileSystemWrapper::ReuseWritableFile(name, old, o, out, dbg);
+    if (s.ok()) *out = std::make_unique<FaultyFile>(std::move(*out), faults_);
+    return s;
+  }
+
+ private:
+  std::shared_ptr<FaultInjection> faults_;
+};
+
+}  // namespace
+
+std::string_view code_name(Code code) {
+  switch (code) {
+    case Code::ok:
+      return "ok";
+    case Code::not_found:
+      return "not_found";
+    case Code::conflict:
+      return "conflict";
+    case Code::already_exists:
+      return "already_exists";
+    case Code::invalid_argument:
+      return "invalid_argument";
+    case Code::busy:
+      return "busy";
+    case Code::corruption:
+      return "corruption";
+    case Code::unsupported_format:
+      return "unsupported_format";
+    case Code::not_a_store:
+      return "not_a_store";
+    case Code::io_error:
+      return "io_error";
+    case Code::failed:
+      return "failed";
+    case Code::read_only:
+      return "read_only";
+    case Code::closed:
+      return "closed";
+    case Code::internal:
+      return "internal";
+  }
+  return "internal";
+}
+
+std::string Status::to_string() const {
+  if (ok()) return "ok";
+  return std::string(code_name(code_)) + ": " + message_;
+}
+
+std::string_view durability_name(Durability d) {
+  switch (d) {
+    case Durability::sync:
+      return "sync";
+    case Durability::flush:
+      return "flush";
+    case Durability::none:
+      return "none";
+  }
+  return "sync";
+}
+
+Result<Durability> parse_durability(std::string_view name) {
+  if (name == "sync") return Durability::sync;
+  if (name == "flush") return Durability::flush;
+  if (name == "none") return Durability::none;
+  return Status(Code::invalid_argument,
+                "unknown durability \"" + std::string(name) + "\" (expected sync, flush or none)");
+}
+
+// One queued write: an append, or the creation of a document.
+struct QueuedWrite {
+  bool create = false;
+  RawAppend append;   // !create
+  std::string title;  // create
+  std::int64_t created_ms = 0;
+  std::string initial_snapshot;
+  std::size_t bytes = 0;
+  // Called once with the outcome and, on success, the revision appended or the new document
+  // id.
+  std::function<void(const Status&, std::uint64_t)> done;
+};
+
+struct RevisionLog::Impl {
+  std::string dir_;
+  Options options_;
+  std::unique_ptr<rocksdb::Env> env_;  // owns the fault-injecting file system, if any
+  rocksdb::DB* db_ = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> cf_;  // indexed by Family
+
+  mutable std::mutex mu_;
+  std::condition_variable work_cv_;  // the writer waits for work
+  std::condition_variable room_cv_;  // blocking appends wait for room
+  std::deque<QueuedWrite> queue_;    // GUARDED_BY(mu_)
+  std::size_t queued_bytes_ = 0;     // GUARDED_BY(mu_)
+  bool stopping_ = false;            // GUARDED_BY(mu_)
+  Status bg_error_;                  // GUARDED_BY(mu_)
+  std::atomic<bool> healthy_{true};
+
+  // Last revision of each document the writer has seen; only the writer inserts or changes
+  // entries (after its write succeeded), readers may look.
+  mutable std::mutex cache_mu_;
+  std::unordered_map<DocumentId, std::uint64_t> last_rev_;  // GUARDED_BY(cache_mu_)
+  DocumentId next_document_id_ = 1;                         // writer thread only
+
+  std::thread writer_;
+
+  ~Impl() { close(); }
+
+  rocksdb::DBOptions db_options() {
+    rocksdb::DBOptions d;
+    d.paranoid_checks = true;
+    // A torn record at the end of the WAL (a crash during a write that was never acknowledged)
+    // is dropped; corruption anywhere else fails the open instead of silently truncating.
+    d.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
+    // A revision, its dedupe entry and its snapshot live in different column families: flush
+    // them together, so that without a WAL (durability none) a crash cannot keep one and lose
+    // another.
+    d.atomic_flush = true;
+    d.max_background_jobs = 2;
+    d.keep_log_file_num = 5;
+    d.avoid_flush_during_shutdown = false;
+    if (options_.fault_injection) {
+      auto faulty = std::make_shared<FaultyFileSystem>(rocksdb::FileSystem::Default(),
+                                                       options_.fault_injection);
+      env_ = rocksdb::NewCompositeEnv(faulty);
+      d.env = env_.get();
+    }
+    return d;
+  }
+
+  static rocksdb::ColumnFamilyOptions family_options(std::size_t family) {
+    rocksdb::ColumnFamilyOptions c;
+    static const std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(64 << 20);
+    rocksdb::BlockBasedTableOptions t;
+    t.block_cache = cache;
+    t.format_version = 5;
+    if (family == kDedupe || family == kDocuments) {
+      t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    }
+    c.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+    const auto supported = rocksdb::GetSupportedCompressions();
+    auto has = [&](rocksdb::CompressionType type) {
+      return std::find(supported.begin(), supported.end(), type) != supported.end();
+    };
+    c.compression =
+        has(rocksdb::kLZ4Compression) ? rocksdb::kLZ4Compression : rocksdb::kSnappyCompression;
+    if (has(rocksdb::kZSTD)) c.bottommost_compression = rocksdb::kZSTD;
+    return c;
+  }
+
+  Status open() {
+    std::error_code ec;
+    const bool exists = fs::exists(dir_, ec);
+    if (ec) return Status(Code::io_error, "cannot look at " + dir_ + ": " + ec.message());
+    if (exists && !fs::is_directory(dir_, ec)) {
+      return Status(Code::not_a_store, dir_ + " is not a directory");
+    }
+    const bool empty = !exists || fs::is_empty(dir_, ec);
+    if (ec) return Status(Code::io_error, "cannot list " + dir_ + ": " + ec.message());
+    if (empty) {
+      if (options_.read_only || !options_.create_if_missing) {
+        return Status(Code::not_found, "no store at " + dir_ + " (the directory is " +
+                                           (exists ? "empty)" : "absent)"));
+      }
+      return create();
+    }
+    if (!fs::exists(fs::path(dir_) / "CURRENT", ec)) {
+      return Status(Code::not_a_store,
+                    dir_ +
+                        " holds files but no RocksDB store (no CURRENT file); refusing to "
+                        "open it or to create a store there");
+    }
+    return open_existing();
+  }
+
+  Status create() {
+    std::error_code ec;
+    fs::create_directories(dir_, ec);
+    if (ec) return Status(Code::io_error, "cannot create " + dir_ + ": " + ec.message());
+    auto d = db_options();
+    d.create_if_missing = true;
+    d.create_missing_column_families = true;
+    d.error_if_exists = true;
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfds;
+    for (std::size_t f = 0; f < kFamilyCount; ++f) {
+      cfds.emplace_back(kFamilyNames[f], family_options(f));
+    }
+    if (auto s = from_rocks(rocksdb::DB::Open(d, dir_, cfds, &cf_, &db_), "creating " + dir_);
+        !s.ok()) {
+      return s;
+    }
+    return write_format_record();
+  }
+
+  Status write_format_record() {
+    rocksdb::WriteOptions w;
+    w.sync = true;
+    return from_rocks(
+        db_->Put(w, cf_[kDefault], rocksdb::Slice(kFormatKey.data(), kFormatKey.size()),
+                 rocksdb::Slice(kFormatVersion.data(), kFormatVersion.size())),
+        "writing the format version of " + dir_);
+  }
+
+  Status open_existing() {
+    auto d = db_options();
+    std::vector<std::string> names;
+    if (auto s = from_rocks(rocksdb::DB::ListColumnFamilies(d, dir_, &names),
+                            "reading the column families of " + dir_);
+        !s.ok()) {
+      return s;
+    }
+    // Open every family present (RocksDB requires it), ours with our options.
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfds;
+    for (const auto& name : names) {
+      std::size_t f = 0;
+      while (f < kFamilyCount && name != kFamilyNames[f]) ++f;
+      cfds.emplace_back(name,
+                        f < kFamilyCount ? family_options(f) : rocksdb::ColumnFamilyOptions());
+    }
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::Status rs = options_.read_only
+                             ? rocksdb::DB::OpenForReadOnly(d, dir_, cfds, &handles, &db_)
+                             : rocksdb::DB::Open(d, dir_, cfds, &handles, &db_);
+    if (!rs.ok()) {
+      auto s = from_rocks(rs, "opening " + dir_);
+      if (s.code() == Code::corruption) {
+        return Status(Code::corruption, "the store in " + dir_ +
+                                            " is damaged and was not opened (restore it from a "
+                                            "backup): " +
+                                            rs.ToString());
+      }
+      return s;
+    }
+    cf_.assign(kFamilyCount, nullptr);
+    std::vector<rocksdb::ColumnFamilyHandle*> foreign;
+    for (std::size_t i = 0; i < handles.size(); ++i) {
+      std::size_t f = 0;
+      while (f < kFamilyCount && names[i] != kFamilyNames[f]) ++f;
+      if (f < kFamilyCount)
+        cf_[f] = handles[i];
+      else
+        foreign.push_back(handles[i]);
+    }
+    for (auto* h : foreign) db_->DestroyColumnFamilyHandle(h);
+    std::string version;
+    auto gs = db_->Get(rocksdb::ReadOptions(), cf_[kDefault],
+                       rocksdb::Slice(kFormatKey.data(), kFormatKey.size()), &version);
+    if (gs.IsNotFound()) {
+      if (!options_.read_only && half_created(names)) return write_format_record();
+      return Status(Code::not_a_store, dir_ +
+                                           " is a RocksDB database but not a Jointly store (it "
+                                           "has no format-version record); refusing to use it");
+    }
+    if (!gs.ok()) return from_rocks(gs, "reading the format version of " + dir_);
+    if (version != kFormatVersion) {
+      return Status(Code::unsupported_format, "the store in " + dir_ + " has format version \"" +
+                                                  version + "\"; this build reads format version " +
+                                                  std::string(kFormatVersion));
+    }
+    for (std::size_t f = 0; f < kFamilyCount; ++f) {
+      if (cf_[f] == nullptr) {
+        return Status(Code::corruption,
+                      "the store in " + dir_ + " lacks its column family " + kFamilyNames[f]);
+      }
+    }
+    return load_next_document_id();
+  }
+
+  // A store whose creation stopped between making its column families and writing the
+  // format record: exactly our families, all empty. Finishing it loses nothing.
+  bool half_created(const std::vector<std::string>& names) {
+    if (names.size() != kFamilyCount) return false;
+    for (std::size_t f = 0; f < kFamilyCount; ++f) {
+      if (cf_[f] == nullptr) return false;
+      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_[f]));
+      it->SeekToFirst();
+      if (it->Valid() || !it->status().ok()) return false;
+    }
+    return true;
+  }
+
+  Status load_next_document_id() {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), cf_[kDocuments]));
+    it->SeekToLast();
+    if (it->Valid()) {
+      if (it->key().size() != 8) {
+        return Status(Code::corruption, "a documents key in " + dir_ + " has the wrong size");
+      }
+      next_document_id_ = enc::get_be64(it->key().data()) + 1;
+    }
+    return from_rocks(it->status(), "reading the documents of " + dir_);
+  }
+
+  void start_writer() {
+    writer_ = std::thread([this] { writer_loop(); });
+  }
+
+  void close() {
+    {
+      std::lock_guard lk(mu_);
+      if (stopping_ && !writer_.joinable() && db_ == nullptr) return;
+      stopping_ = true;
+    }
+    work_cv_.notify_all();
+    room_cv_.notify_all();
+    if (writer_.joinable()) writer_.join();
+    if (db_ == nullptr) return;
+    if (!options_.read_only && options_.durability == Durability::none && healthy_.load()) {
+      std::vector<rocksdb::ColumnFamilyHandle*> all(cf_.begin(), cf_.end());
+      db_->Flush(rocksdb::FlushOptions(), all).PermitUncheckedError();
+    }
+    for (auto* h : cf_) {
+      if (h != nullptr) db_->DestroyColumnFamilyHandle(h);
+    }
+    cf_.clear();
+    db_->Close().PermitUncheckedError();
+    delete db_;
+    db_ = nullptr;
+  }
+
+  // ---- the write path ----
+
+  // Queues w. REQUIRES: mu_ not held.
+  Status enqueue(QueuedWrite w, bool wait_for_room) {
+    std::unique_lock lk(mu_);
+    if (options_.read_only) return Status(Code::read_only, dir_ + " is open read-only");
+    for (;;) {
+      if (stopping_) return Status(Code::closed, "the store in " + dir_ + " is closing");
+      if (!bg_error_.ok()) return bg_error_;
+      const bool room = queue_.empty() || (queue_.size() < options_.max_queued_writes &&
+                                           queued_bytes_ + w.bytes <= options_.max_queued_bytes);
+      if (room) break;
+      if (!wait_for_room) {
+        return Status(Code::busy, "the write queue of " + dir_ + " is full (" +
+                                      std::to_string(queue_.size()) + " writes queued)");
+      }
+      room_cv_.wait(lk);
+    }
+    queued_bytes_ += w.bytes;
+    queue_.push_back(std::move(w));
+    if (queue_.size() == 1) work_cv_.notify_one();
+    return Status();
+  }
+
+  void writer_loop() {
+    std::vector<QueuedWrite> group;
+    std::unique_lock lk(mu_);
+    for (;;) {
+      work_cv_.wait(lk, [&] { return !queue_.empty() || stopping_; });
+      if (queue_.empty()) break;  // stopping, and everything queued is done
+      // BuildBatchGroup: take what is queued, up to max_group_bytes (at least one write).
+      std::size_t bytes = 0;
+      group.clear();
+      while (!queue_.empty() &&
+             (group.empty() || bytes + queue_.front().bytes <= options_.max_group_bytes)) {
+        bytes += queue_.front().bytes;
+        group.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      queued_bytes_ -= bytes;
+      Status failed = bg_error_;
+      lk.unlock();
+      room_cv_.notify_all();
+      write_group(group, failed);
+      lk.lock();
+    }
+  }
+
+  // Checks a, in a group whose earlier accepted appends left `pending` as the last revisions.
+  // REQUIRES: on the writer thread.
+  Status check_append(const RawAppend& a, std::unordered_map<DocumentId, std::uint64_t>& pending,
+                      const std::unordered_set<std::string>& pending_dedupe,
+                      const std::string& dedupe) {
+    std::uint64_t last = 0;
+    if (auto p = pending.find(a.document); p != pending.end()) {
+      last = p->second;
+    } else {
+      auto known = cached_last(a.document);
+      if (!known) {
+        auto r = read_last_revision(a.document);
+        if (!r.ok()) return r.status();
+        std::lock_guard lk(cache_mu_);
+        last_rev_[a.document] = *r;
+        last = *r;
+      } else {
+        last = *known;
+      }
+    }
+    if (a.rev != last + 1) {
+      return Status(Code::conflict, "cannot append revision " + std::to_string(a.rev) + " to " +
+                                        doc_name(a.document) + ": its log ends at revision " +
+                                        std::to_string(last));
+    }
+    const bool snapshot_due = a.rev % options_.snapshot_interval == 0;
+    if (snapshot_due == a.snapshot.empty()) {
+      return Status(
+          Code::invalid_argument,
+          "revision " + std::to_string(a.rev) + " of " + doc_name(a.document) +
+              (snapshot_due ? " needs a snapshot (every " +
+                                  std::to_string(options_.snapshot_interval) + " revisions)"
+                            : " must not carry a snapshot"));
+    }
+    std::string existing;
+    bool used = pending_dedupe.count(dedupe) > 0;
+    if (!used) {
+      auto s = db_->Get(rocksdb::ReadOptions(), cf_[kDedupe], dedupe, &existing);
+      if (!s.ok() && !s.IsNotFound()) return from_rocks(s, "reading the dedupe index");
+      used = s.ok();
+    }
+    if (used) {
+      std::string_view v = existing;
+      std::uint64_t rev = 0;
+      const std::string where =
+          v.empty() || !enc::get_varint(v, rev) ? "this batch" : "revision " + std::to_string(rev);
+      return Status(Code::already_exists, "client " + a.info.client_id + " seq " +
+                                              std::to_string(a.info.client_seq) + " of " +
+                                              doc_name(a.document) + " is already " + where);
+    }
+    return Status();
+  }
+
+  // Writes one group as one WriteBatch and completes its writes, in order.
+  // REQUIRES: on the writer thread, mu_ not held.
+  void write_group(std::vector<QueuedWrite>& group, const Status& failed) {
+    std::vector<Status> results(group.size());
+    std::vector<std::uint64_t> values(group.size(), 0);
+    if (!failed.ok()) {
+      for (auto& r : results) r = failed;
+      complete(group, results, values);
+      return;
+    }
+    std::unordered_map<DocumentId, std::uint64_t> pending;
+    std::unordered_set<std::string> pending_dedupe;
+    DocumentId next_id = next_document_id_;
+    rocksdb::WriteBatch batch;
+    std::size_t accepted = 0;
+    Status write_status;
+    try {
+      for (std::size_t i = 0; i < group.size(); ++i) {
+        auto& w = group[i];
+        if (w.create) {
+          const DocumentId id = next_id++;
+          batch.Put(cf_[kDocuments], enc::document_key(id),
+                    enc::encode_document(w.title, w.created_ms));
+          batch.Put(cf_[kSnapshots], enc::revision_key(id, 0), w.initial_snapshot);
+          pending[id] = 0;
+          values[i] = id;
+          ++accepted;
+          continue;
+        }
+        const RawAppend& a = w.append;
+        std::string dedupe = enc::dedupe_key(a.document, a.info.client_id, a.info.client_seq);
+        results[i] = check_append(a, pending, pending_dedupe, dedupe);
+        if (!results[i].ok()) continue;
+        const std::string key = enc::revision_key(a.document, a.rev);
+        batch.Put(cf_[kRevisions], key, enc::encode_revision(a.info, a.op));
+        std::string rev_value;
+        enc::put_varint(rev_value, a.rev);
+        batch.Put(cf_[kDedupe], dedupe, rev_value);
+        if (!a.snapshot.empty()) batch.Put(cf_[kSnapshots], key, a.snapshot);
+        pending[a.document] = a.rev;
+        pending_dedupe.insert(std::move(dedupe));
+        values[i] = a.rev;
+        ++accepted;
+      }
+      if (accepted > 0) {
+        rocksdb::WriteOptions wo;
+        wo.sync = options_.durability == Durability::sync;
+        wo.disableWAL = options_.durability == Durability::none;
+        write_status = from_rocks(db_->Write(wo, &batch), "writing to " + dir_);
+      }
+    } catch (const std::exception& e) {
+      write_status = Status(Code::internal, std::string("writing to ") + dir_ + ": " + e.what());
+    }
+    if (write_status.ok()) {
+      std::lock_guard lk(cache_mu_);
+      for (const auto& [doc, rev] : pending) last_rev_[doc] = rev;
+      next_document_id_ = next_id;
+    } else {
+      Status err(Code::failed,
+                 "a write failed, so the store refuses every later write until "
+                 "it is reopened (" +
+                     write_status.to_string() + ")");
+      {
+        std::lock_guard lk(mu_);
+        if (bg_error_.ok()) bg_error_ = err;
+        healthy_.store(false);
+      }
+      for (std::size_t i = 0; i < group.size(); ++i) {
+        if (results[i].ok()) results[i] = err;
+      }
+    }
+    complete(group, results, values);
+  }
+
+  static void complete(std::vector<QueuedWrite>& group, const std::vector<Status>& results,
+                       const std::vector<std::uint64_t>& values) {
+    for (std::size_t i = 0; i < group.size(); ++i) {
+      if (!group[i].done) continue;
+      try {
+        group[i].done(results[i], values[i]);
+      } catch (...) {
+        // A callback must not throw; if one does, the others still run.
+      }
+    }
+  }
+
+  // ---- reads ----
+
+  std::optional<std::uint64_t> cached_last(DocumentId id) const {
+    std::lock_guard lk(cache_mu_);
+    auto it = last_rev_.find(id);
+    if (it == last_rev_.end()) return std::nullopt;
+    return it->second;
+  }
+
+  Result<DocumentMeta> read_document(DocumentId id) const {
+    std::string value;
+    auto s = db_->Get(rocksdb::ReadOptions(), cf_[kDocuments], enc::document_key(id), &value);
+    if (s.IsNotFound()) return Status(Code::not_found, "no " + doc_name(id));
+    if (!s.ok()) return from_rocks(s, "reading " + doc_name(id));
+    DocumentMeta m;
+    m.id = id;
+    if (!enc::decode_document(value, m)) {
+      return Status(Code::corruption, "the metadata of " + doc_name(id) + " cannot be decoded");
+    }
+    return m;
+  }
+
+  // The last revision in the log (0 if none). not_found if the document does not exist.
+  Result<std::uint64_t> read_last_revision(DocumentId id) const {
+    if (auto m = read_document(id); !m.ok()) return m.status();
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), cf_[kRevisions]));
+    it->SeekForPrev(enc::revision_key(id, UINT64_MAX));
+    if (it->Valid() && it->key().size() == 16 && enc::get_be64(it->key().data()) == id) {
+      return enc::get_be64(it->key().data() + 8);
+    }
+    if (!it->status().ok()) return from_rocks(it->status(), "reading the log of " + doc_name(id));
+    return std::uint64_t{0};
+  }
+
+  Result<std::uint64_t> last_revision(DocumentId id) const {
+    if (auto known = cached_last(id)) return *known;
+    return read_last_revision(id);
+  }
+
+  // An iterator over one document's keys in a (document, revision)-keyed family.
+  struct DocIterator {
+    std::string upper;
+    rocksdb::Slice upper_slice;
+    rocksdb::ReadOptions ro;
+    std::unique_ptr<rocksdb::Iterator> it;
+  };
+  std::unique_ptr<DocIterator> doc_iterator(std::size_t family, DocumentId id) const {
+    auto d = std::make_unique<DocIterator>();
+    d->upper = enc::document_key(id + 1);
+    d->upper_slice = rocksdb::Slice(d->upper);
+    if (id != UINT64_MAX) d->ro.iterate_upper_bound = &d->upper_slice;
+    d->it.reset(db_->NewIterator(d->ro, cf_[family]));
+    return d;
+  }
+};
+
+// ---- RevisionLog ----
+
+RevisionLog::RevisionLog(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+RevisionLog::~RevisionLog() = default;
+
+Result<std::unique_ptr<RevisionLog>> RevisionLog::open(const std::string& dir, Options options) {
+  if (options.snapshot_interval == 0) {
+    return Status(Code::invalid_argument, "the snapshot interval must be at least 1");
+  }
+  if (options.max_queued_writes == 0) {
+    return Status(Code::invalid_argument, "the write queue must hold at least one write");
+  }
+  try {
+    auto impl = std::make_unique<Impl>();
+    impl->dir_ = dir;
+    impl->options_ = std::move(options);
+    if (auto s = impl->open(); !s.ok()) return s;
+    if (!impl->options_.read_only) impl->start_writer();
+    return std::unique_ptr<RevisionLog>(new RevisionLog(std::move(impl)));
+  } catch (const std::exception& e) {
+    return Status(Code::internal, "opening " + dir + ": " + e.what());
+  }
+}
+
+const Options& RevisionLog::options() const { return impl_->options_; }
+const std::string& RevisionLog::dir() const { return impl_->dir_; }
+
+Result<DocumentId> RevisionLog::create_document(std::string title, std::int64_t created_ms,
+                                                std::string initial_snapshot) {
+  if (initial_snapshot.empty()) {
+    return Status(Code::invalid_argument, "a document needs an initial snapshot");
+  }
+  std::promise<std::pair<Status, std::uint64_t>> promise;
+  auto future = promise.get_future();
+  QueuedWrite w;
+  w.create = true;
+  w.bytes = title.size() + initial_snapshot.size() + 32;
+  w.title = std::move(title);
+  w.created_ms = created_ms;
+  w.initial_snapshot = std::move(initial_snapshot);
+  w.done = [&promise](const Status& s, std::uint64_t id) { promise.set_value({s, id}); };
+  if (auto s = impl_->enqueue(std::move(w), /*wait_for_room=*/true); !s.ok()) return s;
+  auto [status, id] = future.get();
+  if (!status.ok()) return status;
+  return id;
+}
+
+Status RevisionLog::append(RawAppend a) {
+  std::promise<Status> promise;
+  auto future = promise.get_future();
+  QueuedWrite w;
+  w.bytes = a.op.size() + a.snapshot.size() + a.info.author.size() + 64;
+  w.append = std::move(a);
+  w.done = [&promise](const Status& s, std::uint64_t) { promise.set_value(s); };
+  if (auto s = impl_->enqueue(std::move(w), /*wait_for_room=*/true); !s.ok()) return s;
+  return future.get();
+}
+
+Status RevisionLog::append_async(RawAppend a, Callback done) {
+  QueuedWrite w;
+  w.bytes = a.op.size() + a.snapshot.size() + a.info.author.size() + 64;
+  w.append = std::move(a);
+  w.done = [done = std::move(done)](const Status& s, std::uint64_t) {
+    if (done) done(s);
+  };
+  return impl_->enqueue(std::move(w), /*wait_for_room=*/false);
+}
+
+Result<DocumentMeta> RevisionLog::document(DocumentId id) const {
+  auto m = impl_->read_document(id);
+  if (!m.ok()) return m;
+  auto last = impl_->last_revision(id);
+  if (!last.ok()) return last.status();
+  m->last_rev = *last;
+  return m;
+}
+
+Result<std::vector<DocumentMeta>> RevisionLog::list_documents() const {
+  std::vector<DocumentMeta> out;
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db_->NewIterator(rocksdb::ReadOptions(), impl_->cf_[kDocuments]));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    DocumentMeta m;
+    if (it->key().size() != 8 || !enc::decode_document(it->value().ToStringView(), m)) {
+      return Status(Code::corruption,
+                    "a documents record in " + impl_->dir_ + " cannot be decoded");
+    }
+    m.id = enc::get_be64(it->key().data());
+    auto last = impl_->last_revision(m.id);
+    if (!last.ok()) return last.status();
+    m.last_rev = *last;
+    out.push_back(std::move(m));
+  }
+  if (auto s = from_rocks(it->status(), "listing the documents of " + impl_->dir_); !s.ok()) {
+    return s;
+  }
+  return out;
+}
+
+Result<std::uint64_t> RevisionLog::last_revision(DocumentId id) const {
+  return impl_->last_revision(id);
+}
+
+Result<RawSnapshot> RevisionLog::snapshot_at_or_before(DocumentId id, std::uint64_t rev) const {
+  auto d = impl_->doc_iterator(kSnapshots, id);
+  d->it->SeekForPrev(enc::revision_key(id, rev));
+  if (d->it->Valid() && d->it->key().size() == 16 && enc::get_be64(d->it->key().data()) == id) {
+    RawSnapshot snap;
+    snap.rev = enc::get_be64(d->it->key().data() + 8);
+    snap.data = d->it->value().ToString();
+    return snap;
+  }
+  if (!d->it->status().ok()) {
+    return from_rocks(d->it->status(), "reading the snapshots of " + doc_name(id));
+  }
+  return Status(Code::not_found,
+                "no snapshot of " + doc_name(id) + " at or before revision " + std::to_string(rev));
+}
+
+Result<std::vector<std::uint64_t>> RevisionLog::snapshot_revisions(DocumentId id) const {
+  std::vector<std::uint64_t> out;
+  auto d = impl_->doc_iterator(kSnapshots, id);
+  for (d->it->Seek(enc::document_key(id)); d->it->Valid(); d->it->Next()) {
+    if (d->it->key().size() != 16) {
+      return Status(Code::corruption, "a snapshot key of " + doc_name(id) + " has the wrong size");
+    }
+    out.push_back(enc::get_be64(d->it->key().data() + 8));
+  }
+  if (auto s = from_rocks(d->it->status(), "reading the snapshots of " + doc_name(id)); !s.ok()) {
+    return s;
+  }
+  return out;
+}
+
+Status RevisionLog::for_each_revision(DocumentId id, std::uint64_t from, std::uint64_t to,
+                                      const std::function<bool(RawRevision&&)>& f) const {
+  if (from > to) return Status();
+  auto d = impl_->doc_iterator(kRevisions, id);
+  for (d->it->Seek(enc::revision_key(id, from)); d->it->Valid(); d->it->Next()) {
+    if (d->it->key().size() != 16) {
+      return Status(Code::corruption, "a revision key of " + doc_name(id) + " has the wrong size");
+    }
+    RawRevision r;
+    r.document = id;
+    r.rev = enc::get_be64(d->it->key().data() + 8);
+    if (r.rev > to) break;
+    if (!enc::decode_revision(d->it->value().ToStringView(), r)) {
+      return Status(Code::corruption, "revision " + std::to_string(r.rev) + " of " + doc_name(id) +
+                                          " cannot be decoded");
+    }
+    if (!f(std::move(r))) break;
+  }
+  return from_rocks(d->it->status(), "reading the log of " + doc_name(id));
+}
+
+Result<std::vector<RawRevision>> RevisionLog::revisions(DocumentId id, std::uint64_t from,
+                                                        std::uint64_t to, std::size_t limit) const {
+  std::vector<RawRevision> out;
+  if (limit == 0) return out;
+  auto s = for_each_revision(id, from, to, [&](RawRevision&& r) {
+    out.push_back(std::move(r));
+    return out.size() < limit;
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+Result<std::uint64_t> RevisionLog::find_by_client(DocumentId id, std::string_view client_id,
+                                                  std::uint64_t seq) const {
+  std::string value;
+  auto s = impl_->db_->Get(rocksdb::ReadOptions(), impl_->cf_[kDedupe],
+                           enc::dedupe_key(id, client_id, seq), &value);
+  if (s.IsNotFound()) {
+    return Status(Code::not_found, "no revision of " + doc_name(id) + " from client " +
+                                       std::string(client_id) + " seq " + std::to_string(seq));
+  }
+  if (!s.ok()) return from_rocks(s, "reading the dedupe index");
+  std::string_view v = value;
+  std::uint64_t rev = 0;
+  if (!enc::get_varint(v, rev) || !v.empty()) {
+    return Status(Code::corruption, "a dedupe entry of " + doc_name(id) + " cannot be decoded");
+  }
+  return rev;
+}
+
+bool RevisionLog::healthy() const { return impl_->healthy_.load(); }
+
+Status RevisionLog::error() const {
+  std::lock_guard lk(impl_->mu_);
+  return impl_->bg_error_;
+}
+
+Status RevisionLog::checkpoint(const std::string& to_dir) {
+  rocksdb::Checkpoint* raw = nullptr;
+  if (auto s = from_rocks(rocksdb::Checkpoint::Create(impl_->db_, &raw), "starting a checkpoint");
+      !s.ok()) {
+    return s;
+  }
+  std::unique_ptr<rocksdb::Checkpoint> cp(raw);
+  // A writable store flushes its memtables first (in durability none they are not in any
+  // WAL); a read-only one cannot, and copies the WAL instead.
+  const std::uint64_t log_size_for_flush = impl_->options_.read_only ? UINT64_MAX : 0;
+  return from_rocks(cp->CreateCheckpoint(to_dir, log_size_for_flush),
+                    "writing a checkpoint of " + impl_->dir_ + " to " + to_dir);
+}
+
+Status RevisionLog::compact() {
+  if (impl_->options_.read_only) return Status(Code::read_only, impl_->dir_ + " is read-only");
+  std::vector<rocksdb::ColumnFamilyHandle*> all(impl_->cf_.begin(), impl_->cf_.end());
+  if (auto s = from_rocks(impl_->db_->Flush(rocksdb::FlushOptions(), all), "flushing"); !s.ok()) {
+    return s;
+  }
+  for (auto* h : all) {
+    rocksdb::CompactRangeOptions o;
+    o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+    if (auto s = from_rocks(impl_->db_->CompactRange(o, h, nullptr, nullptr), "compacting");
+        !s.ok()) {
+      return s;
+    }
+  }
+  return Status();
+}
+
+}  // namespace jointly::storage
