@@ -91,7 +91,8 @@ nlohmann::json to_json(const TextOp& op);
 // Checks that op fits a document of doc_len code points. Error: out_of_range.
 Status check(const TextOp& op, std::size_t doc_len);
 
-// Applies op to a UTF-8 string. Errors: out_of_range.
+// Applies op to a UTF-8 string. Errors: out_of_range, also for a delete past the end (where
+// ot-text-unicode silently deletes less). REQUIRES: doc is valid UTF-8.
 Result<std::string> apply(std::string_view doc, const TextOp& op);
 // Applies op to a rope in place; atomic: on error the rope is unchanged. Errors: out_of_range.
 Status apply(Rope& doc, const TextOp& op);
@@ -99,10 +100,13 @@ Status apply(Rope& doc, const TextOp& op);
 // transform(a, b, side): a rewritten to apply after b. Where both insert at the same place,
 // side == left puts a's insert first. Ops are canonical and so always transform.
 TextOp transform(const TextOp& a, const TextOp& b, Side side);
-// compose(a, b): one op with the effect of a then b. Error out_of_range when b needs more text
-// than a leaves.
+// compose(a, b): one op with the effect of a then b. An op leaves the rest of the text implicit,
+// so b may reach past what a spells out: those positions read as skips of the base text (as in
+// ot-text-unicode). Canonical ops always compose; the Result is kept for callers that chain.
 Result<TextOp> compose(const TextOp& a, const TextOp& b);
-// Where a cursor at pos ends up after op (inserts at the cursor push it right).
+// Where a cursor at pos ends up after op, as ot-text-unicode's transformPosition: inserts before
+// the cursor push it right, an insert exactly at the cursor leaves it before the inserted text,
+// a delete around it moves it to the delete's start.
 std::size_t transform_position(std::size_t pos, const TextOp& op);
 // The op that undoes op. Error not_invertible when a delete lacks its text.
 Result<TextOp> invert(const TextOp& op);
