@@ -11,13 +11,14 @@
 //   {"op":"invert","a":OP}                                 -> {"result":OP}
 // Anything else gets {"error":{"code":C,"message":M}} and the tool goes on with the next line.
 // Codes: those of the core (invalid_op, invalid_utf8, out_of_range, not_invertible) and, for
-// the request itself, invalid_json, invalid_request and too_large.
+// the request itself, invalid_json, invalid_request, too_large and internal (not expected).
 //
 // Lines are read with read(2) and answers flushed whenever no more input is waiting, so the
 // tool serves a pipe of a million requests and a person typing equally well.
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -101,6 +102,17 @@ Result<bool> screen(std::string_view line) {
 
 Error bad_request(std::string message) { return make_error("invalid_request", std::move(message)); }
 
+// A whole number from 0 to 2^53 - 1, however JSON writes it (3, 3.0, 3e0).
+bool is_position(const json& j) {
+  if (!j.is_number()) return false;
+  if (j.is_number_unsigned()) return j.get<std::uint64_t>() <= kMaxPosition;
+  if (j.is_number_integer()) {
+    return j.get<std::int64_t>() >= 0 && j.get<std::uint64_t>() <= kMaxPosition;
+  }
+  const double d = j.get<double>();
+  return d >= 0 && d <= static_cast<double>(kMaxPosition) && std::floor(d) == d;
+}
+
 using Parser = Result<TextOp> (*)(const json&);
 
 Result<TextOp> op_field(const json& req, const char* name, Parser parse) {
@@ -169,8 +181,7 @@ std::string handle(json& req) {
   }
   if (kind == "transform_position") {
     const auto pos = req.find("pos");
-    if (pos == req.end() || !(pos->is_number_unsigned() || pos->is_number_integer()) ||
-        pos->get<std::int64_t>() < 0 || pos->get<std::uint64_t>() > kMaxPosition) {
+    if (pos == req.end() || !is_position(*pos)) {
       return answer_error(
           bad_request("transform_position needs \"pos\": a whole number from 0 to 2^53 - 1"));
     }
@@ -213,6 +224,9 @@ std::string handle_line(std::string_view line) {
       }
       return answer_error(
           make_error("invalid_json", "the line is not JSON (near byte " + at + ")"));
+    } catch (const json::out_of_range&) {
+      // A number like 1e400: JSON allows it, a double cannot hold it.
+      return answer_error(make_error("invalid_json", "the line holds a number too large to read"));
     }
     return handle(req);
   } catch (const std::bad_alloc&) {
