@@ -47,7 +47,14 @@ std::string num(std::size_t n) { return std::to_string(n); }
 
 // A validated id or key, quoted for a message. Only ever called on strings that passed
 // check_section_id / check_position (so they are plain ASCII and safe to echo).
-std::string q(std::string_view s) { return "\"" + std::string(s) + "\""; }
+std::string q(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  out += '"';
+  out += s;
+  out += '"';
+  return out;
+}
 
 const char* field_name(Field f) { return f == Field::title ? "title" : "body"; }
 

@@ -35,13 +35,21 @@ std::string render(const Document& d) {
     out += s->id + "@" + s->position;
     if (s->locked) {
       out += "[locked";
-      for (const auto& [inst, a] : s->approvals) out += " " + inst + ":" + a.user;
+      for (const auto& [inst, a] : s->approvals) {
+        out += ' ';
+        out += inst;
+        out += ':';
+        out += a.user;
+      }
       out += "]";
     }
-    out += " " + s->title.to_string() + "|" + s->body.to_string();
+    out += ' ';
+    out += s->title.to_string();
+    out += '|';
+    out += s->body.to_string();
   }
   for (const auto& [id, s] : d.sections()) {
-    if (s.removed) out += "; -" + id + "@" + s.position;
+    if (s.removed) out.append("; -").append(id).append("@").append(s.position);
   }
   return out;
 }
