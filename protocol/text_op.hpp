@@ -80,11 +80,13 @@ class TextOp {
 // Parses and validates an op from JSON with ot-text-unicode's checkOp rules (array of
 // components; skips positive integers, never adjacent, never trailing; inserts non-empty
 // strings; deletes {"d": positive integer | non-empty string}) plus: strings valid UTF-8 without
-// lone surrogates, numbers integers within 2^53. The result is normalised (canonical).
-// Errors: invalid_op, invalid_utf8.
+// lone surrogates, numbers integers within 2^53 (3.0 counts as 3), lengths summing below 2^53,
+// no components but those three (no booleans, no keys besides "d"). The result is normalised
+// (canonical). Errors: invalid_op, invalid_utf8. See PROTOCOL.md, "Deviations".
 Result<TextOp> parse_text_op(const nlohmann::json& j);
-// Like parse_text_op but accepts any op ot-text-unicode's normalize() accepts (adjacent or
-// trailing skips, zero-length parts) and returns its canonical form.
+// Like parse_text_op but also accepts the sloppy forms ot-text-unicode's normalize() cleans up
+// (zero skips, empty inserts and deletes, adjacent or trailing skips) and returns the canonical
+// form. What is no component at all (negative numbers, booleans, a non-array) is still an error.
 Result<TextOp> normalize_text_op(const nlohmann::json& j);
 nlohmann::json to_json(const TextOp& op);
 
