@@ -1,5 +1,8 @@
 #include "storage/revision_log.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <rocksdb/cache.h>
 #include <rocksdb/convenience.h>
 #include <rocksdb/db.h>
@@ -307,23 +310,60 @@ struct RevisionLog::Impl {
     return open_existing();
   }
 
+  // Creates the store in a hidden sibling directory and renames it into place (rename(2)
+  // replaces an empty directory atomically), so a crash during creation leaves either no store
+  // or a whole one, never a half-made directory that a later open would refuse.
   Status create() {
+    const fs::path target = fs::absolute(fs::path(dir_)).lexically_normal();
+    const fs::path staging =
+        target.parent_path() / ("." + target.filename().string() + ".jointly-creating");
     std::error_code ec;
-    fs::create_directories(dir_, ec);
-    if (ec) return Status(Code::io_error, "cannot create " + dir_ + ": " + ec.message());
-    auto d = db_options();
-    d.create_if_missing = true;
-    d.create_missing_column_families = true;
-    d.error_if_exists = true;
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfds;
-    for (std::size_t f = 0; f < kFamilyCount; ++f) {
-      cfds.emplace_back(kFamilyNames[f], family_options(f));
+    fs::create_directories(target.parent_path(), ec);
+    if (ec)
+      return Status(Code::io_error,
+                    "cannot create " + target.parent_path().string() + ": " + ec.message());
+    fs::remove_all(staging, ec);  // left by a creation that stopped
+    if (ec)
+      return Status(Code::io_error, "cannot remove " + staging.string() + ": " + ec.message());
+    {
+      auto d = db_options();
+      d.create_if_missing = true;
+      d.create_missing_column_families = true;
+      d.error_if_exists = true;
+      std::vector<rocksdb::ColumnFamilyDescriptor> cfds;
+      for (std::size_t f = 0; f < kFamilyCount; ++f) {
+        cfds.emplace_back(kFamilyNames[f], family_options(f));
+      }
+      if (auto s = from_rocks(rocksdb::DB::Open(d, staging.string(), cfds, &cf_, &db_),
+                              "creating a store in " + staging.string());
+          !s.ok()) {
+        return s;
+      }
+      Status s = write_format_record();
+      for (auto* h : cf_) db_->DestroyColumnFamilyHandle(h);
+      cf_.clear();
+      if (s.ok()) s = from_rocks(db_->Close(), "closing the new store");
+      delete db_;
+      db_ = nullptr;
+      if (!s.ok()) return s;
     }
-    if (auto s = from_rocks(rocksdb::DB::Open(d, dir_, cfds, &cf_, &db_), "creating " + dir_);
-        !s.ok()) {
-      return s;
+    if (auto s = sync_dir(staging); !s.ok()) return s;
+    fs::rename(staging, target, ec);
+    if (ec) {
+      return Status(Code::io_error, "cannot move the new store from " + staging.string() + " to " +
+                                        target.string() + ": " + ec.message());
     }
-    return write_format_record();
+    if (auto s = sync_dir(target.parent_path()); !s.ok()) return s;
+    return open_existing();
+  }
+
+  static Status sync_dir(const fs::path& p) {
+    const int fd = ::open(p.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return Status(Code::io_error, "cannot open " + p.string() + " to sync it");
+    const int rc = ::fsync(fd);
+    ::close(fd);
+    if (rc != 0) return Status(Code::io_error, "cannot sync " + p.string());
+    return Status();
   }
 
   Status write_format_record() {
@@ -380,10 +420,14 @@ struct RevisionLog::Impl {
     auto gs = db_->Get(rocksdb::ReadOptions(), cf_[kDefault],
                        rocksdb::Slice(kFormatKey.data(), kFormatKey.size()), &version);
     if (gs.IsNotFound()) {
-      if (!options_.read_only && half_created(names)) return write_format_record();
-      return Status(Code::not_a_store, dir_ +
-                                           " is a RocksDB database but not a Jointly store (it "
-                                           "has no format-version record); refusing to use it");
+      if (options_.read_only || !half_created(names)) {
+        return Status(Code::not_a_store, dir_ +
+                                             " is a RocksDB database but not a Jointly store (it "
+                                             "has no format-version record); refusing to use it");
+      }
+      if (auto s = finish_creation(); !s.ok()) return s;
+      version = kFormatVersion;
+      gs = rocksdb::Status::OK();
     }
     if (!gs.ok()) return from_rocks(gs, "reading the format version of " + dir_);
     if (version != kFormatVersion) {
@@ -400,17 +444,30 @@ struct RevisionLog::Impl {
     return load_next_document_id();
   }
 
-  // A store whose creation stopped between making its column families and writing the
-  // format record: exactly our families, all empty. Finishing it loses nothing.
+  // A store whose creation stopped before it wrote the format record: only families of ours
+  // (perhaps not all of them yet), all empty. Finishing it loses nothing.
   bool half_created(const std::vector<std::string>& names) {
-    if (names.size() != kFamilyCount) return false;
+    std::size_t ours = 0;
     for (std::size_t f = 0; f < kFamilyCount; ++f) {
-      if (cf_[f] == nullptr) return false;
+      if (cf_[f] == nullptr) continue;
+      ++ours;
       std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_[f]));
       it->SeekToFirst();
       if (it->Valid() || !it->status().ok()) return false;
     }
-    return true;
+    return ours == names.size();
+  }
+
+  Status finish_creation() {
+    for (std::size_t f = 0; f < kFamilyCount; ++f) {
+      if (cf_[f] != nullptr) continue;
+      if (auto s = from_rocks(db_->CreateColumnFamily(family_options(f), kFamilyNames[f], &cf_[f]),
+                              "creating the column family " + std::string(kFamilyNames[f]));
+          !s.ok()) {
+        return s;
+      }
+    }
+    return write_format_record();
   }
 
   Status load_next_document_id() {

@@ -434,25 +434,39 @@ TEST(RevisionLog, RefusesAnUnknownFormatVersion) {
 }
 
 TEST(RevisionLog, FinishesAStoreWhoseCreationStoppedBeforeTheFormatRecord) {
-  TempDir tmp;
-  const auto dir = tmp.sub("s");
-  {
-    rocksdb::DBOptions o;
-    o.create_if_missing = true;
-    o.create_missing_column_families = true;
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfds;
-    for (const char* n :
-         {"default", "documents", "revisions", "snapshots", "dedupe", "accounts", "sessions"}) {
-      cfds.emplace_back(n, rocksdb::ColumnFamilyOptions());
+  // Creation happens in a staging directory renamed into place, so this only arises from an
+  // older build or a copy taken mid-creation: our families (some or all), all empty.
+  const std::vector<std::vector<const char*>> stopped_at = {
+      {"default", "documents", "revisions", "snapshots", "dedupe", "accounts", "sessions"},
+      {"default", "documents"}};
+  for (const auto& families : stopped_at) {
+    TempDir tmp;
+    const auto dir = tmp.sub("s");
+    {
+      rocksdb::DBOptions o;
+      o.create_if_missing = true;
+      o.create_missing_column_families = true;
+      std::vector<rocksdb::ColumnFamilyDescriptor> cfds;
+      for (const char* n : families) cfds.emplace_back(n, rocksdb::ColumnFamilyOptions());
+      std::vector<rocksdb::ColumnFamilyHandle*> handles;
+      rocksdb::DB* db = nullptr;
+      ASSERT_TRUE(rocksdb::DB::Open(o, dir, cfds, &handles, &db).ok());
+      for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+      delete db;
     }
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* db = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(o, dir, cfds, &handles, &db).ok());
-    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
-    delete db;
+    auto log = RevisionLog::open(dir, Options());
+    ASSERT_TRUE(log.ok()) << log.status().to_string();
+    const auto id = create(**log);
+    EXPECT_TRUE((*log)->append(make(id, 1, 100)).ok());
   }
-  auto log = RevisionLog::open(dir, Options());
-  ASSERT_TRUE(log.ok()) << log.status().to_string();
+}
+
+TEST(RevisionLog, LeavesNoStagingDirectoryBehind) {
+  TempDir tmp;
+  open_or_die(tmp.sub("s")).reset();
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(tmp.path())) names.push_back(e.path().filename());
+  EXPECT_EQ(names, std::vector<std::string>{"s"});
 }
 
 // Overwrites the first bytes of every file whose name starts with prefix.
