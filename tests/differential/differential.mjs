@@ -80,6 +80,9 @@ function randomText(rnd, minLen, maxLen) {
   return s;
 }
 
+// A text to edit: usually short, so that ops reach its end; now and then a few hundred characters.
+const randomDoc = (rnd) => randomText(rnd, 0, rnd.chance(0.1) ? 300 : 20);
+
 const cpLength = (s) => [...s].length;
 const cpSlice = (s, a, b) => [...s].slice(a, b).join('');
 const clone = (x) => JSON.parse(JSON.stringify(x));
@@ -96,7 +99,7 @@ function randomOp(rnd, len, { doc = null, noncanon = false, sloppy = false } = {
   const op = [];
   let pos = 0;
   const avail = () => (len === null ? 1 << 30 : len - pos);
-  const parts = rnd.int(0, 6);
+  const parts = rnd.int(0, rnd.chance(0.1) ? 24 : 6);
   for (let i = 0; i < parts; i++) {
     const r = rnd.next();
     if (r < 0.35) {
@@ -151,7 +154,7 @@ function reference(fn) {
 }
 
 function caseApply(rnd) {
-  const doc = randomText(rnd, 0, 20);
+  const doc = randomDoc(rnd);
   const len = cpLength(doc);
   const noncanon = rnd.chance(0.3);
   const a = randomOp(rnd, len, { doc, noncanon });
@@ -170,7 +173,7 @@ function caseApplyPastEnd(rnd) {
 }
 
 function caseTransform(rnd) {
-  const doc = randomText(rnd, 0, 20);
+  const doc = randomDoc(rnd);
   const len = rnd.chance(0.1) ? null : cpLength(doc);
   const a = randomOp(rnd, len, { doc: len === null ? null : doc });
   const b = randomOp(rnd, len, { doc: len === null ? null : doc });
@@ -180,7 +183,7 @@ function caseTransform(rnd) {
 }
 
 function caseCompose(rnd) {
-  const doc = randomText(rnd, 0, 20);
+  const doc = randomDoc(rnd);
   const a = randomOp(rnd, cpLength(doc), { doc });
   const mid = type.apply(doc, clone(a));
   // b usually fits what a leaves; sometimes it reaches past it (the rest reads as skips).
@@ -194,7 +197,7 @@ function caseCompose(rnd) {
 // answer what the package answers for normalize(a) and normalize(b). (The package's own answer
 // for unmerged adjacent inserts breaks convergence: see PROTOCOL.md.)
 function caseNonCanonical(rnd) {
-  const doc = randomText(rnd, 0, 20);
+  const doc = randomDoc(rnd);
   const len = cpLength(doc);
   const a = randomOp(rnd, len, { doc, noncanon: true });
   if (rnd.chance(0.5)) {
@@ -225,7 +228,7 @@ function caseTransformPosition(rnd) {
 }
 
 function caseInvert(rnd) {
-  const doc = randomText(rnd, 0, 20);
+  const doc = randomDoc(rnd);
   const a = randomOp(rnd, cpLength(doc), { doc, noncanon: rnd.chance(0.2) });
   const expect = reference(() => type.invert(clone(a)));
   if (expect.error !== undefined) expect.error = 'not_invertible';
