@@ -278,7 +278,8 @@ Status validate_component(Overlay& overlay, std::size_t i, const DocComponent& c
         } else if constexpr (std::is_same_v<T, SectionRemove>) {
           const std::string w = where_component(i, "remove", id);
           if (!p.exists) return unknown_section(w);
-          if (p.removed) return section_removed(w + " already");
+          if (p.removed)
+            return make_error("section_removed", w + ": the section is already removed");
           if (p.locked) return section_locked(w);
           p.removed = true;
           p.title_len = p.body_len = 0;
@@ -304,7 +305,7 @@ Status validate_component(Overlay& overlay, std::size_t i, const DocComponent& c
           const std::string w = where_component(i, "lock", id);
           if (!p.exists) return unknown_section(w);
           if (p.removed) return section_removed(w);
-          if (p.locked) return section_locked(w + " already");
+          if (p.locked) return make_error("section_locked", w + ": the section is already locked");
           p.locked = true;
           return Status::Ok();
         } else if constexpr (std::is_same_v<T, SectionUnlock>) {

@@ -223,6 +223,11 @@ TEST(DocOpProperties, TransformConvergesWheneverBothSidesApply) {
   for (const auto& [code, n] : rejected) why += " " + code + "=" + std::to_string(n);
   std::printf("both sides applied for %d of %d seeds; rejections:%s\n", both, kSeeds, why.c_str());
   EXPECT_GT(both, kSeeds * 6 / 10);  // the law was exercised, not skipped
+  // Only the refusals PROTOCOL.md lists for concurrent ops: locks, reused ids, removed sections.
+  for (const auto& [code, n] : rejected) {
+    EXPECT_TRUE(code == "section_locked" || code == "section_exists" || code == "section_removed")
+        << code << " x" << n;
+  }
 }
 
 TEST(DocOpProperties, TransformAgainstSeveralRevisionsConverges) {
