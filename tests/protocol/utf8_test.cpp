@@ -143,6 +143,23 @@ TEST(Utf8Count, AgreesWithAByteByByteCountOnRandomTexts) {
   }
 }
 
+TEST(Utf8Count, AgreesOnTextsLongerThanOneCountingBlock) {
+  // count() sums per-byte counters in blocks of 255 words (2040 bytes); cross a few of them.
+  std::mt19937 rng(5);
+  for (int i = 0; i < 20; ++i) {
+    const std::string s = random_text(rng, 1000 + rng() % 9000);
+    ASSERT_EQ(count(s), naive_count(s)) << "length " << s.size();
+    const std::size_t n = naive_count(s);
+    for (std::size_t cp = 0; cp <= n; cp += 1 + rng() % 97) {
+      ASSERT_EQ(byte_offset(s, cp), naive_byte_offset(s, cp)) << cp;
+    }
+    ASSERT_EQ(byte_offset(s, n), s.size());
+  }
+  const std::string all_continuations(5000, '\x80');  // not UTF-8, but count() must not care
+  EXPECT_EQ(count(all_continuations), 0u);
+  EXPECT_EQ(count(std::string(5000, 'a')), 5000u);
+}
+
 TEST(Utf8ByteOffset, AgreesWithAByteByByteWalkOnRandomTexts) {
   std::mt19937 rng(11);
   for (int i = 0; i < 500; ++i) {
