@@ -1,0 +1,207 @@
+// Unit tests of src/sync.js, the client state machine, one behaviour per sentence. The
+// simulation in sync_sim.test.mjs runs it against a server model over many seeds.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+
+import { Sync } from '../src/sync.js';
+
+const SNAP = {
+  v: 1,
+  sections: [
+    { id: 's1', pos: 'V', title: 'Vision', body: 'abc' },
+    { id: 's2', pos: 'W', title: 'ECTS', body: '5' },
+  ],
+};
+
+// A Sync at revision 10, connected, that records what it sends and reports.
+function client(extra = {}) {
+  const sent = [];
+  const rejected = [];
+  const changes = [];
+  const desyncs = [];
+  const sync = new Sync({
+    doc: 1, client: 'me', snapshot: SNAP, rev: 10,
+    send: (m) => sent.push(m),
+    onRejected: (r) => rejected.push(r),
+    onChange: (c) => changes.push(c),
+    onDesync: (e) => desyncs.push(e.message),
+    paranoid: true,
+    ...extra,
+  });
+  sync.catchUp({ from: 10, rev: 10, ops: [] });
+  return { sync, sent, rejected, changes, desyncs };
+}
+
+const ins = (id, at, text, f = 'body') => [{ edit: id, f, op: at ? [at, text] : [text] }];
+const body = (sync, id = 's1') => sync.doc.section(id).body;
+
+describe('the sync core', () => {
+  it('sends the first edit at once and buffers the later ones, composed', () => {
+    const { sync, sent } = client();
+    sync.edit(ins('s1', 3, 'd'));
+    sync.edit(ins('s1', 4, 'e'));
+    sync.edit(ins('s1', 5, 'f'));
+    assert.equal(sent.length, 1);
+    assert.deepEqual(sent[0], { type: 'submit', doc: 1, rev: 10, client: 'me', seq: 1, op: ins('s1', 3, 'd') });
+    assert.deepEqual(sync.buffer.op, ins('s1', 4, 'ef'));
+    assert.equal(body(sync), 'abcdef');
+  });
+
+  it('counts pending edits until the server acknowledges them', () => {
+    const { sync, sent } = client();
+    sync.edit(ins('s1', 0, 'x'));
+    sync.edit(ins('s1', 0, 'y'));
+    assert.equal(sync.pending, 2);
+    sync.handle({ type: 'ack', doc: 1, seq: 1, rev: 11 });
+    assert.equal(sync.pending, 1);
+    assert.equal(sync.rev, 11);
+    assert.deepEqual(sent[1], { type: 'submit', doc: 1, rev: 11, client: 'me', seq: 2, op: ins('s1', 0, 'y') });
+    sync.handle({ type: 'ack', doc: 1, seq: 2, rev: 12 });
+    assert.equal(sync.pending, 0);
+    assert.equal(sync.confirmed.section('s1').body, 'yxabc');
+  });
+
+  it('puts a concurrent remote insert after its own at the same place, as the server does', () => {
+    const { sync } = client();
+    sync.edit(ins('s1', 1, 'A'));
+    sync.handle({ type: 'op', doc: 1, rev: 11, op: ins('s1', 1, 'B'), client: 'other', seq: 1 });
+    assert.equal(body(sync), 'aABbc');
+    assert.equal(sync.rev, 11);
+    assert.deepEqual(sync.inflight.current, ins('s1', 1, 'A'));
+  });
+
+  it('transforms a remote op past both the in-flight op and the buffer', () => {
+    const { sync, changes } = client();
+    sync.edit(ins('s1', 0, 'X'));
+    sync.edit(ins('s1', 4, 'Y')); // buffered: XabcY
+    sync.handle({ type: 'op', doc: 1, rev: 11, op: ins('s1', 2, '-'), client: 'other', seq: 1 });
+    assert.equal(body(sync), 'Xab-cY');
+    assert.deepEqual(changes.at(-1).op, ins('s1', 3, '-'));
+    assert.deepEqual(sync.buffer.op, ins('s1', 5, 'Y'));
+  });
+
+  it('does not send while offline, and sends the buffer when back', () => {
+    const { sync, sent } = client();
+    sync.disconnected();
+    sync.edit(ins('s1', 0, 'x'));
+    assert.equal(sent.length, 0);
+    assert.equal(sync.pending, 1);
+    sync.catchUp({ from: 10, rev: 10, ops: [] });
+    assert.equal(sent.length, 1);
+  });
+
+  it('resubmits the in-flight op unchanged after a reconnect', () => {
+    const { sync, sent } = client();
+    sync.edit(ins('s1', 0, 'x'));
+    sync.disconnected();
+    sync.catchUp({ from: 10, rev: 11, ops: [{ rev: 11, op: ins('s2', 0, 'z'), client: 'other', seq: 4 }] });
+    assert.deepEqual(sent[1], sent[0]);
+    assert.equal(body(sync, 's2'), 'z5');
+    sync.handle({ type: 'ack', doc: 1, seq: 1, rev: 12 });
+    assert.equal(sync.pending, 0);
+  });
+
+  it('takes its own op among the missed revisions as the ack, without transforming against it', () => {
+    const { sync, sent } = client();
+    sync.edit(ins('s1', 0, 'x'));
+    sync.disconnected();
+    sync.edit(ins('s1', 0, 'y'));
+    sync.catchUp({ from: 10, rev: 11, ops: [{ rev: 11, op: ins('s1', 0, 'x'), client: 'me', seq: 1 }] });
+    assert.equal(sync.rev, 11);
+    assert.equal(sync.confirmed.section('s1').body, 'xabc');
+    assert.equal(body(sync), 'yxabc');
+    assert.deepEqual(sent.at(-1), { type: 'submit', doc: 1, rev: 11, client: 'me', seq: 2, op: ins('s1', 0, 'y') });
+  });
+
+  it('ignores a duplicate ack of an op it already counted', () => {
+    const { sync, desyncs } = client();
+    sync.edit(ins('s1', 0, 'x'));
+    sync.handle({ type: 'ack', doc: 1, seq: 1, rev: 11 });
+    sync.handle({ type: 'ack', doc: 1, seq: 1, rev: 11, duplicate: true });
+    assert.equal(sync.rev, 11);
+    assert.deepEqual(desyncs, []);
+  });
+
+  it('takes a refused op out of the document and reports it with its text and reason', () => {
+    const { sync, rejected, sent } = client();
+    sync.edit(ins('s1', 0, 'typed'));
+    sync.edit(ins('s1', 0, 'more')); // on top of it: goes too
+    sync.edit(ins('s2', 0, 'kept')); // another section: stays
+    sync.handle({ type: 'error', in: 'submit', doc: 1, seq: 1, code: 'section_locked', message: 'locked' });
+    assert.equal(body(sync), 'abc');
+    assert.equal(body(sync, 's2'), 'kept5');
+    assert.deepEqual(rejected.map((r) => [r.code, r.texts.map((t) => t.text)]),
+      [['section_locked', ['typed']], ['depends_on_rejected', ['more']]]);
+    assert.deepEqual(sent.at(-1).op, ins('s2', 0, 'kept'));
+    assert.equal(sent.at(-1).seq, 2);
+  });
+
+  it('keeps an op refused for rate and sends it again on resend', () => {
+    const { sync, sent, rejected } = client();
+    sync.edit(ins('s1', 0, 'x'));
+    sync.handle({ type: 'error', in: 'submit', doc: 1, seq: 1, code: 'rate_limited', message: 'slow down' });
+    assert.equal(sync.pending, 1);
+    sync.resend();
+    assert.deepEqual(sent[1], sent[0]);
+    assert.deepEqual(rejected, []);
+  });
+
+  it('reports text typed into a section someone removed meanwhile', () => {
+    const { sync, rejected } = client();
+    sync.edit(ins('s1', 0, 'lost?'));
+    sync.handle({ type: 'op', doc: 1, rev: 11, op: [{ remove: 's1' }], client: 'other', seq: 1 });
+    assert.equal(sync.doc.section('s1').removed, true);
+    assert.deepEqual(rejected.map((r) => [r.code, r.texts[0].text]), [['section_removed', 'lost?']]);
+    assert.deepEqual(sync.inflight.current, []);
+  });
+
+  it('shows a section locked meanwhile as the server has it until the server decides', () => {
+    const { sync, rejected } = client();
+    sync.edit(ins('s1', 0, 'x'));
+    sync.handle({ type: 'op', doc: 1, rev: 11, op: [{ lock: 's1' }], client: 'lead', seq: 1 });
+    assert.equal(body(sync), 'abc');
+    assert.deepEqual([...sync.suspended], ['s1']);
+    // Unlocked again before the server reached the edit: it is accepted after all.
+    sync.handle({ type: 'op', doc: 1, rev: 12, op: [{ unlock: 's1' }], client: 'lead', seq: 2 });
+    assert.equal(body(sync), 'xabc');
+    sync.handle({ type: 'ack', doc: 1, seq: 1, rev: 13 });
+    assert.equal(sync.confirmed.section('s1').body, 'xabc');
+    assert.deepEqual(rejected, []);
+  });
+
+  it('throws, changing nothing, for a local edit that does not apply', () => {
+    const { sync } = client();
+    assert.throws(() => sync.edit(ins('s1', 9, 'x')), { code: 'out_of_range' });
+    assert.equal(sync.pending, 0);
+  });
+
+  it('asks for a reload when a revision is missing, and reports unsaved edits on reload', () => {
+    const { sync, desyncs, rejected } = client();
+    sync.edit(ins('s1', 0, 'x'));
+    sync.handle({ type: 'op', doc: 1, rev: 12, op: [], client: 'other', seq: 1 });
+    assert.equal(desyncs.length, 1);
+    sync.loaded({ rev: 12, snapshot: SNAP });
+    assert.equal(rejected[0].code, 'resync');
+    assert.equal(body(sync), 'abc');
+  });
+
+  it('moves others\' cursors through its pending edits and remote ops', () => {
+    const { sync } = client();
+    sync.edit(ins('s1', 0, '12'));
+    sync.handle({ type: 'presence', doc: 1, rev: 10, client: 'c2', section: 's1', field: 'body', anchor: 1, head: 3 });
+    assert.deepEqual(sync.others().map((p) => [p.anchor, p.head]), [[3, 5]]);
+    sync.handle({ type: 'op', doc: 1, rev: 11, op: ins('s1', 0, 'Z'), client: 'c3', seq: 1 });
+    assert.deepEqual(sync.others().map((p) => [p.anchor, p.head]), [[4, 6]]);
+    sync.handle({ type: 'presence', doc: 1, client: 'c2', section: null });
+    assert.deepEqual(sync.others(), []);
+  });
+
+  it('sends its own cursor at the server\'s revision', () => {
+    const { sync, sent } = client();
+    sync.edit(ins('s1', 0, '12')); // local 12abc; the server has abc
+    const m = sync.setPresence('s1', 'body', 4);
+    assert.deepEqual(m, { type: 'presence', doc: 1, rev: 10, section: 's1', field: 'body', anchor: 2, head: 2 });
+    assert.deepEqual(sent.at(-1), m);
+  });
+});
