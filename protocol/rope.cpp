@@ -29,7 +29,10 @@ namespace jointly::protocol {
 
 namespace {
 
-constexpr std::size_t kLeafCap = 1024;
+#ifndef JOINTLY_ROPE_LEAF
+#define JOINTLY_ROPE_LEAF 1024
+#endif
+constexpr std::size_t kLeafCap = JOINTLY_ROPE_LEAF;
 constexpr std::size_t kLeafMin = kLeafCap / 4;
 // Chunk size aimed at when text is cut into leaves: a cut moves back to the start of a code
 // point (at most 3 bytes), so a chunk never exceeds kLeafCap.
@@ -81,22 +84,50 @@ std::size_t count_cps(const char* p, std::size_t n) {
   return r;
 }
 
-// Byte offset k code points after byte offset b in p[0, n). REQUIRES: they exist.
-std::size_t forward(const char* p, std::size_t n, std::size_t b, std::size_t k) {
-  while (k > 0) {
-    ++b;
-    while (b < n && is_cont(p[b])) ++b;
-    --k;
-  }
-  return b;
+// Code-point starts (bytes other than 10xxxxxx) in the 8 bytes at p. A continuation byte has
+// bit 7 set and bit 6 clear; (w << 1) moves each byte's bit 6 to its bit 7.
+inline std::size_t starts_in_word(const char* p) {
+  std::uint64_t w;
+  std::memcpy(&w, p, sizeof w);
+  constexpr std::uint64_t kHighBits = 0x8080808080808080ULL;
+  // One bit per continuation byte, at bit 0 of its byte; the multiply sums the bytes into the top
+  // byte (std::popcount is a library call unless the target has POPCNT).
+  const std::uint64_t cont = (w & ~(w << 1) & kHighBits) >> 7;
+  return 8 - static_cast<std::size_t>((cont * 0x0101010101010101ULL) >> 56);
 }
 
-// Byte offset k code points before byte offset b in p. REQUIRES: they exist.
+// Byte offset k code points after byte offset b in p[0, n) (b starts a code point; n when the
+// k-th is the end). REQUIRES: they exist. Skips eight bytes at a time while it can.
+std::size_t forward(const char* p, std::size_t n, std::size_t b, std::size_t k) {
+  // Invariant: the answer is the k-th code-point start at or after b (counting from 0).
+  while (b + 8 <= n) {
+    const std::size_t s = starts_in_word(p + b);
+    if (s > k) break;
+    k -= s;
+    b += 8;
+  }
+  for (; b < n; ++b) {
+    if (!is_cont(p[b])) {
+      if (k == 0) return b;
+      --k;
+    }
+  }
+  return n;
+}
+
+// Byte offset k code points before byte offset b in p (b starts a code point or is the end).
+// REQUIRES: they exist. Skips eight bytes at a time while it can.
 std::size_t backward(const char* p, std::size_t b, std::size_t k) {
+  // Invariant: the answer is the k-th code-point start before b (counting from 1).
+  while (k > 0 && b >= 8) {
+    const std::size_t s = starts_in_word(p + b - 8);
+    if (s >= k) break;
+    k -= s;
+    b -= 8;
+  }
   while (k > 0) {
     --b;
-    while (is_cont(p[b])) --b;
-    --k;
+    if (!is_cont(p[b])) --k;
   }
   return b;
 }

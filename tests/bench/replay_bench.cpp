@@ -15,6 +15,8 @@
 //                            protocol::apply to a Rope (protocol::apply_patches).
 //                            The summary's ratio rope_op / gap_buffer is the cost of the general
 //                            path over the simplest structure (target: within 10x).
+//   trace/<name>/rope_direct The Rope alone (erase, insert per patch, no op): what part of
+//                            rope_op's time is the rope's own.
 //   random/rope_op           100,000 single-character edits (alternately an insert and a delete)
 //                            at random positions in a 2 MB document, through the same op path.
 //   random/gap_buffer        The same edits on the gap buffer; it moves the gap across about
@@ -157,6 +159,22 @@ void BM_TraceRopeOp(benchmark::State& state, const LoadedTrace* t) {
   for (auto _ : state) {
     p::Rope doc(t->trace.start_content);
     if (!p::apply_patches(t->trace, doc, scratch).ok()) state.SkipWithError("replay failed");
+    benchmark::DoNotOptimize(doc.size());
+  }
+  state.counters["patches"] = static_cast<double>(t->patches.size());
+}
+
+// The rope alone, without the op: erase and insert per patch. Not the server's path; it shows
+// how the op path's time splits between the rope and building and checking the op.
+void BM_TraceRopeDirect(benchmark::State& state, const LoadedTrace* t) {
+  for (auto _ : state) {
+    p::Rope doc(t->trace.start_content);
+    for (const p::TraceTxn& txn : t->trace.txns) {
+      for (const p::TracePatch& patch : txn.patches) {
+        if (patch.del > 0) doc.erase(patch.pos, patch.del);
+        if (patch.text_cp > 0) doc.insert(patch.pos, patch.text, patch.text_cp);
+      }
+    }
     benchmark::DoNotOptimize(doc.size());
   }
   state.counters["patches"] = static_cast<double>(t->patches.size());
@@ -314,6 +332,12 @@ int main(int argc, char** argv) {
         ->UseRealTime()
         ->Repetitions(kRepetitions)
         ->ReportAggregatesOnly(true);
+    benchmark::RegisterBenchmark(("trace/" + t.name + "/rope_direct").c_str(), BM_TraceRopeDirect,
+                                 &t)
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime()
+        ->Repetitions(kRepetitions)
+        ->ReportAggregatesOnly(true);
   }
   benchmark::RegisterBenchmark("random/rope_op", BM_RandomRopeOp, &random)
       ->Unit(benchmark::kMillisecond)
@@ -340,11 +364,13 @@ int main(int argc, char** argv) {
     for (const LoadedTrace& t : traces) {
       const double gap = median_of(*clock, "trace/" + t.name + "/gap_buffer");
       const double rope = median_of(*clock, "trace/" + t.name + "/rope_op");
+      const double direct = median_of(*clock, "trace/" + t.name + "/rope_direct");
       if (gap <= 0 || rope <= 0) continue;
       std::printf(
           "  %-16s %zu patches: gap buffer %.3f ms, rope via op path %.3f ms (%.1f ns/patch); "
-          "rope/gap = %.2fx (target <= 10x)\n",
-          t.name.c_str(), t.patches.size(), gap, rope, rope * 1e6 / t.patches.size(), rope / gap);
+          "rope/gap = %.2fx (target <= 10x); rope alone %.3f ms (%.1f ns/patch)\n",
+          t.name.c_str(), t.patches.size(), gap, rope, rope * 1e6 / t.patches.size(), rope / gap,
+          direct, direct * 1e6 / t.patches.size());
     }
     const double rope_ms = median_of(*clock, "random/rope_op");
     const double gap_ms = median_of(*clock, "random/gap_buffer");
