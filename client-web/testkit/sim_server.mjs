@@ -10,7 +10,9 @@ import { Doc, OpError, apply, parseDocOp, transform } from '../src/doc_op.js';
 /// The server side of one document.
 export class SimServer {
   /// @param {object} snapshot the document at revision 0 (snapshot JSON)
-  constructor(snapshot) {
+  /// @param {number} [docId] the document id in messages
+  constructor(snapshot, docId = 1) {
+    this.id = docId;
     this.doc = Doc.fromJSON(snapshot);
     this.log = []; // revision r is log[r - 1]: {rev, op, client, seq}
     this.applied = new Map(); // "client seq" -> rev
@@ -25,14 +27,14 @@ export class SimServer {
   open(conn, rev) {
     this.connections.add(conn);
     if (rev === undefined) {
-      conn.send({ type: 'snapshot', doc: 1, rev: this.head, snapshot: this.doc.toJSON(), presence: [] });
+      conn.send({ type: 'snapshot', doc: this.id, rev: this.head, snapshot: this.doc.toJSON(), presence: [] });
       return;
     }
     if (rev > this.head) {
-      conn.send({ type: 'error', code: 'rev_in_future', message: `rev ${rev} > ${this.head}`, in: 'open', doc: 1 });
+      conn.send({ type: 'error', code: 'rev_in_future', message: `rev ${rev} > ${this.head}`, in: 'open', doc: this.id });
       return;
     }
-    conn.send({ type: 'ops', doc: 1, from: rev, rev: this.head, ops: this.log.slice(rev), presence: [] });
+    conn.send({ type: 'ops', doc: this.id, from: rev, rev: this.head, ops: this.log.slice(rev), presence: [] });
   }
 
   /// The connection is gone.
@@ -44,11 +46,11 @@ export class SimServer {
   submit(conn, { rev, client, seq, op: opJSON }) {
     const key = `${client} ${seq}`;
     if (this.applied.has(key)) {
-      conn.send({ type: 'ack', doc: 1, seq, rev: this.applied.get(key), duplicate: true });
+      conn.send({ type: 'ack', doc: this.id, seq, rev: this.applied.get(key), duplicate: true });
       return;
     }
     const refuse = (code, message) =>
-      conn.send({ type: 'error', code, message, in: 'submit', doc: 1, seq });
+      conn.send({ type: 'error', code, message, in: 'submit', doc: this.id, seq });
     if (rev > this.head) return refuse('rev_in_future', `rev ${rev} is newer than ${this.head}`);
     let op;
     let doc;
@@ -64,9 +66,9 @@ export class SimServer {
     const entry = { rev: this.head + 1, op, client, seq };
     this.log.push(entry);
     this.applied.set(key, entry.rev);
-    conn.send({ type: 'ack', doc: 1, seq, rev: entry.rev });
+    conn.send({ type: 'ack', doc: this.id, seq, rev: entry.rev });
     for (const other of this.connections) {
-      if (other !== conn) other.send({ type: 'op', doc: 1, ...entry });
+      if (other !== conn) other.send({ type: 'op', doc: this.id, ...entry });
     }
   }
 }
