@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -656,6 +658,46 @@ TEST(SectionsTouched, ListsEachIdOnceInOrder) {
                    {"move":"c","pos":"V"}])");
   EXPECT_EQ(sections_touched(o), (std::vector<std::string>{"a", "b", "c"}));
   EXPECT_TRUE(sections_touched(DocOp{}).empty());
+}
+
+// ---- PROTOCOL.md ----------------------------------------------------------------------------
+
+// The ```json blocks of PROTOCOL.md's "## Document operations" section.
+std::vector<std::string> protocol_md_examples() {
+  std::ifstream in(std::string(JOINTLY_SOURCE_DIR) + "/protocol/PROTOCOL.md");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string md = ss.str();
+  const std::size_t start = md.find("\n## Document operations");
+  const std::size_t end = md.find("\n## ", start + 1);
+  std::vector<std::string> blocks;
+  if (start == std::string::npos) return blocks;
+  for (std::size_t at = md.find("```json\n", start); at < end; at = md.find("```json\n", at + 1)) {
+    const std::size_t from = at + 8;
+    blocks.push_back(md.substr(from, md.find("```", from) - from));
+  }
+  return blocks;
+}
+
+TEST(ProtocolMd, TheDocumentOperationsExamplesParse) {
+  const auto blocks = protocol_md_examples();
+  ASSERT_EQ(blocks.size(), 2u);
+  auto doc = parse_document(json::parse(blocks[0]));
+  ASSERT_TRUE(doc.ok()) << doc.error().message;
+  EXPECT_EQ(doc->ordered().size(), 2u);
+  EXPECT_EQ(to_json(*doc), json::parse(blocks[0]));
+  std::istringstream ops(blocks[1]);
+  int n = 0;
+  while (ops >> std::ws, !ops.eof()) {
+    json j;
+    ops >> j;
+    auto o = parse_doc_op(j);
+    EXPECT_TRUE(o.ok()) << j.dump() << ": " << (o.ok() ? "" : o.error().message);
+    ++n;
+  }
+  EXPECT_EQ(n, 6);
+  // The first example applies to the example document.
+  EXPECT_TRUE(apply(*doc, op(R"([{"edit": "k3Jx9a", "f": "body", "op": [6, "shared "]}])")).ok());
 }
 
 }  // namespace
