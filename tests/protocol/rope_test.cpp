@@ -7,10 +7,25 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstdlib>
+#include <new>
 #include <random>
 #include <string>
 #include <string_view>
 #include <vector>
+
+// Counts heap allocations, so a test can show that editing inside a leaf allocates nothing.
+namespace {
+std::size_t g_allocations = 0;
+}  // namespace
+
+void* operator new(std::size_t n) {
+  ++g_allocations;
+  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace jointly::protocol {
 namespace {
@@ -152,6 +167,30 @@ TEST(Rope, VisitsChunksWithAConstCallable) {
   const auto append = [&out](std::string_view s) { out.append(s); };
   r.for_each_chunk(append);
   EXPECT_EQ(out, "abc\u00E9");
+}
+
+TEST(Rope, TypingAllocatesOnlyWhenALeafSplits) {
+  std::string text;
+  while (text.size() < 200'000) text += "Some text to type into, \u00E9\u4E16\U0001F600.\n";
+  Rope r(text);
+  std::size_t pos = r.size() / 3;
+  std::size_t splits = 0;
+  for (int i = 0; i < 20'000; ++i) {
+    const std::size_t leaves = RopeInternal::leaves(r);
+    const std::size_t before = g_allocations;
+    if (i % 5 == 4) {
+      r.erase(--pos, 1);  // a backspace now and then
+    } else {
+      r.insert(pos++, i % 7 == 0 ? "\u00E9" : "k");
+    }
+    const bool split = RopeInternal::leaves(r) > leaves;
+    splits += split;
+    if (!split) {
+      ASSERT_EQ(g_allocations, before) << "edit " << i << " allocated without a split";
+    }
+  }
+  EXPECT_GT(splits, 0u);
+  EXPECT_EQ(RopeInternal::check(r), "");
 }
 
 TEST(Rope, HandlesLargeDocuments) {
