@@ -442,13 +442,23 @@ export class Sync {
 
   // Reports the text of pending edits that transform dropped (an edit of a section someone
   // removed meanwhile): the rest of the op goes on, but that text will not reach the server.
+  // Transform keeps every insert whole (it may join neighbours), so a typed text survived when
+  // it is still found, once, in what the op inserts into the same field afterwards.
   reportDropped(before, after, by) {
     const key = (t) => `${t.section}\u0000${t.field}`;
-    const kept = new Set(typedText(after).map(key));
-    // Restore against restore keeps the left text as edits, none where both texts are equal.
-    const restored = new Set(typedText(by.filter((c) => 'restore' in c)).map((t) => `${key(t)}\u0000${t.text}`));
-    for (const t of typedText(before)) if (restored.has(`${key(t)}\u0000${t.text}`)) kept.add(key(t));
-    const lost = typedText(before).filter((t) => !kept.has(key(t)));
+    const left = new Map(); // field -> what the transformed op inserts there, not yet matched
+    for (const t of typedText(after)) left.set(key(t), (left.get(key(t)) || '') + '\u0000' + t.text);
+    // Restore against restore keeps the left text as edits, and none where both are equal.
+    for (const t of typedText(by.filter((c) => 'restore' in c))) {
+      left.set(key(t), (left.get(key(t)) || '') + '\u0000' + t.text);
+    }
+    const lost = [];
+    for (const t of typedText(before)) {
+      const rest = left.get(key(t)) || '';
+      const at = rest.indexOf(t.text);
+      if (at < 0) lost.push(t);
+      else left.set(key(t), rest.slice(0, at) + '\u0000' + rest.slice(at + t.text.length));
+    }
     if (lost.length === 0) return;
     const ids = new Set(lost.map((t) => t.section));
     const removed = by.some((c) => 'remove' in c && ids.has(c.remove));

@@ -15,7 +15,7 @@
 //
 // Known limit of the comparison, avoided by the generator: JSON numbers that a double cannot
 // hold exactly (2^53 + 1, ...) and `"v": 1.0` (JavaScript cannot tell 1.0 from 1; the C++ core
-// wants the integer 1). See the report in client-web/README.md.
+// wants the integer 1). See client-web/README.md.
 //
 // Prints the first 20 mismatches, a count per class and ends with
 // `docop differential: N passed, N failed`; exits 1 on any failure. Node 18 or later.
