@@ -228,6 +228,20 @@ std::string where_component(std::size_t i, const char* kind, std::string_view se
   return "component " + num(i) + " (" + kind + " of section " + q(section) + ")";
 }
 
+// Where a component is, for a message; built only when there is an error to report.
+struct Where {
+  std::size_t i;
+  const char* kind;
+  std::string_view section;
+  const char* field = nullptr;  // edits: "title" or "body"
+
+  std::string str() const {
+    std::string s = where_component(i, kind, section);
+    if (field) s.append(", ").append(field).append(" field");
+    return s;
+  }
+};
+
 Error unknown_section(const std::string& where) {
   return make_error("unknown_section", where + ": no such section in the document");
 }
@@ -252,22 +266,23 @@ Status validate_component(Overlay& overlay, std::size_t i, const DocComponent& c
       [&](const auto& x) -> Status {
         using T = std::decay_t<decltype(x)>;
         if constexpr (std::is_same_v<T, SectionEdit>) {
-          const std::string w =
-              where_component(i, "edit", id) + ", " + field_name(x.field) + " field";
-          if (!p.exists) return unknown_section(w);
+          const Where w{i, "edit", id, field_name(x.field)};
+          if (!p.exists) return unknown_section(w.str());
           if (p.removed || x.op.empty()) return Status::Ok();  // dropped / no-op
-          if (p.locked) return section_locked(w);
+          if (p.locked) return section_locked(w.str());
           std::size_t& len = p.len(x.field);
-          if (Status st = check(x.op, len); !st.ok()) return prefixed(st, w);
+          if (Status st = check(x.op, len); !st.ok()) return prefixed(st, w.str());
           len = static_cast<std::size_t>(static_cast<std::ptrdiff_t>(len) + x.op.length_delta());
           return Status::Ok();
         } else if constexpr (std::is_same_v<T, SectionAdd>) {
-          const std::string w = where_component(i, "add", id);
-          if (Status st = check_position(x.position); !st.ok()) return prefixed(st, w);
-          if (Status st = utf8::validate(x.title); !st.ok()) return prefixed(st, w + ", title");
-          if (Status st = utf8::validate(x.body); !st.ok()) return prefixed(st, w + ", body");
+          const Where w{i, "add", id};
+          if (Status st = check_position(x.position); !st.ok()) return prefixed(st, w.str());
+          if (Status st = utf8::validate(x.title); !st.ok()) {
+            return prefixed(st, w.str() + ", title");
+          }
+          if (Status st = utf8::validate(x.body); !st.ok()) return prefixed(st, w.str() + ", body");
           if (p.exists) {
-            return make_error("section_exists", w + ": the document already has a section " +
+            return make_error("section_exists", w.str() + ": the document already has a section " +
                                                     q(id) + (p.removed ? " (removed)" : ""));
           }
           p.exists = true;
@@ -276,54 +291,59 @@ Status validate_component(Overlay& overlay, std::size_t i, const DocComponent& c
           p.body_len = utf8::count(x.body);
           return Status::Ok();
         } else if constexpr (std::is_same_v<T, SectionRemove>) {
-          const std::string w = where_component(i, "remove", id);
-          if (!p.exists) return unknown_section(w);
-          if (p.removed)
-            return make_error("section_removed", w + ": the section is already removed");
-          if (p.locked) return section_locked(w);
+          const Where w{i, "remove", id};
+          if (!p.exists) return unknown_section(w.str());
+          if (p.removed) {
+            return make_error("section_removed", w.str() + ": the section is already removed");
+          }
+          if (p.locked) return section_locked(w.str());
           p.removed = true;
           p.title_len = p.body_len = 0;
           return Status::Ok();
         } else if constexpr (std::is_same_v<T, SectionRestore>) {
-          const std::string w = where_component(i, "restore", id);
-          if (Status st = utf8::validate(x.title); !st.ok()) return prefixed(st, w + ", title");
-          if (Status st = utf8::validate(x.body); !st.ok()) return prefixed(st, w + ", body");
-          if (!p.exists) return unknown_section(w);
+          const Where w{i, "restore", id};
+          if (Status st = utf8::validate(x.title); !st.ok()) {
+            return prefixed(st, w.str() + ", title");
+          }
+          if (Status st = utf8::validate(x.body); !st.ok()) return prefixed(st, w.str() + ", body");
+          if (!p.exists) return unknown_section(w.str());
           if (!p.removed) {
-            return make_error("section_not_removed", w + ": the section is not removed");
+            return make_error("section_not_removed", w.str() + ": the section is not removed");
           }
           p.removed = false;
           p.title_len = utf8::count(x.title);
           p.body_len = utf8::count(x.body);
           return Status::Ok();
         } else if constexpr (std::is_same_v<T, SectionMove>) {
-          const std::string w = where_component(i, "move", id);
-          if (Status st = check_position(x.position); !st.ok()) return prefixed(st, w);
-          if (!p.exists) return unknown_section(w);
+          const Where w{i, "move", id};
+          if (Status st = check_position(x.position); !st.ok()) return prefixed(st, w.str());
+          if (!p.exists) return unknown_section(w.str());
           return Status::Ok();
         } else if constexpr (std::is_same_v<T, SectionLock>) {
-          const std::string w = where_component(i, "lock", id);
-          if (!p.exists) return unknown_section(w);
-          if (p.removed) return section_removed(w);
-          if (p.locked) return make_error("section_locked", w + ": the section is already locked");
+          const Where w{i, "lock", id};
+          if (!p.exists) return unknown_section(w.str());
+          if (p.removed) return section_removed(w.str());
+          if (p.locked) {
+            return make_error("section_locked", w.str() + ": the section is already locked");
+          }
           p.locked = true;
           return Status::Ok();
         } else if constexpr (std::is_same_v<T, SectionUnlock>) {
-          const std::string w = where_component(i, "unlock", id);
-          if (!p.exists) return unknown_section(w);
-          if (p.removed) return section_removed(w);
-          if (!p.locked) return section_not_locked(w);
+          const Where w{i, "unlock", id};
+          if (!p.exists) return unknown_section(w.str());
+          if (p.removed) return section_removed(w.str());
+          if (!p.locked) return section_not_locked(w.str());
           p.locked = false;
           return Status::Ok();
         } else {
           static_assert(std::is_same_v<T, SectionApprove>);
-          const std::string w = where_component(i, "approve", id);
+          const Where w{i, "approve", id};
           if (Status st = check_approval(x.institution, x.approval); !st.ok()) {
-            return prefixed(st, w);
+            return prefixed(st, w.str());
           }
-          if (!p.exists) return unknown_section(w);
-          if (p.removed) return section_removed(w);
-          if (!p.locked) return section_not_locked(w);
+          if (!p.exists) return unknown_section(w.str());
+          if (p.removed) return section_removed(w.str());
+          if (!p.locked) return section_not_locked(w.str());
           return Status::Ok();
         }
       },
@@ -609,8 +629,9 @@ Result<DocComponent> parse_component(const json& j, std::size_t i) {
                                         t->dump());
   }
   a.approval.time_ms = *time;
-  if (Status st = check_approval(a.institution, a.approval); !st.ok())
+  if (Status st = check_approval(a.institution, a.approval); !st.ok()) {
     return prefixed(st, w).error();
+  }
   return DocComponent(std::move(a));
 }
 
