@@ -1,0 +1,371 @@
+// Client message parsing and server message writing: see protocol/messages.hpp and
+// protocol/PROTOCOL.md ("WebSocket protocol").
+#include "protocol/messages.hpp"
+
+#include <cmath>
+#include <utility>
+
+namespace jointly::protocol {
+namespace {
+
+using json = nlohmann::json;
+
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+// Rejects text nested deeper than kMaxMessageDepth before it reaches the parser (a cheap scan
+// that skips string contents), so that no hostile frame costs more than its bytes.
+bool too_deep(std::string_view text) {
+  std::size_t depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char ch = text[i];
+    if (in_string) {
+      if (ch == '\\') {
+        ++i;
+      } else if (ch == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (ch == '"') {
+      in_string = true;
+    } else if (ch == '[' || ch == '{') {
+      if (++depth > kMaxMessageDepth) return true;
+    } else if ((ch == ']' || ch == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return false;
+}
+
+Error missing(const char* field) {
+  return make_error("missing_field", std::string("the message has no \"") + field + "\" field");
+}
+
+Error wrong_type(const char* field, const char* expected) {
+  return make_error("wrong_type", std::string("\"") + field + "\" must be " + expected);
+}
+
+std::string describe_number(const json& j) { return dump(j); }
+
+// A whole number from min to 2^53 - 1, however JSON writes it (3, 3.0, 3e0).
+Result<std::uint64_t> whole_number(const json& obj, const char* field, std::uint64_t min) {
+  const auto it = obj.find(field);
+  if (it == obj.end()) return missing(field);
+  const json& j = *it;
+  if (!j.is_number()) return wrong_type(field, "a number");
+  std::optional<std::uint64_t> v;
+  if (j.is_number_unsigned()) {
+    v = j.get<std::uint64_t>();
+  } else if (j.is_number_integer()) {
+    const auto i = j.get<std::int64_t>();
+    if (i >= 0) v = static_cast<std::uint64_t>(i);
+  } else {
+    const double d = j.get<double>();
+    if (std::isfinite(d) && d >= 0 && d <= static_cast<double>(kMaxWholeNumber) &&
+        std::floor(d) == d) {
+      v = static_cast<std::uint64_t>(d);
+    }
+  }
+  if (!v || *v < min || *v > kMaxWholeNumber) {
+    return make_error("invalid_value", std::string("\"") + field + "\" is " + describe_number(j) +
+                                           "; it must be a whole number from " +
+                                           std::to_string(min) + " to " +
+                                           std::to_string(kMaxWholeNumber));
+  }
+  return *v;
+}
+
+Result<std::string> string_field(const json& obj, const char* field) {
+  const auto it = obj.find(field);
+  if (it == obj.end()) return missing(field);
+  if (!it->is_string()) return wrong_type(field, "a string");
+  return it->get<std::string>();
+}
+
+Status check_client_id(const std::string& id) {
+  if (id.empty() || id.size() > kMaxClientIdLength) {
+    return make_error("invalid_value", "\"client\" must be 1 to " +
+                                           std::to_string(kMaxClientIdLength) +
+                                           " characters long; it has " + std::to_string(id.size()));
+  }
+  for (std::size_t i = 0; i < id.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(id[i]);
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '-';
+    if (!ok) {
+      return make_error("invalid_value", "\"client\" may hold only A-Z, a-z, 0-9, _ and -; byte " +
+                                             std::to_string(i) + " is not one of them");
+    }
+  }
+  return Status::Ok();
+}
+
+// Text of 1..kMaxDisplayNameBytes bytes without control characters (the parser has already
+// checked that it is valid UTF-8).
+Status check_text(const std::string& s, const char* field) {
+  if (s.empty() || s.size() > kMaxDisplayNameBytes) {
+    return make_error("invalid_value", std::string("\"") + field + "\" must be 1 to " +
+                                           std::to_string(kMaxDisplayNameBytes) +
+                                           " bytes long; it has " + std::to_string(s.size()));
+  }
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7f) {
+      return make_error(
+          "invalid_value",
+          std::string("\"") + field + "\" holds a control character at byte " + std::to_string(i));
+    }
+  }
+  return Status::Ok();
+}
+
+Result<ClientMessage> parse_hello(const json& j) {
+  HelloMessage m;
+  for (auto [field, out] : {std::pair{"client", &m.client}, std::pair{"name", &m.name},
+                            std::pair{"institution", &m.institution}}) {
+    auto s = string_field(j, field);
+    if (!s) return std::move(s).error();
+    *out = std::move(*s);
+  }
+  if (auto st = check_client_id(m.client); !st) return st.error();
+  if (auto st = check_text(m.name, "name"); !st) return st.error();
+  if (auto st = check_text(m.institution, "institution"); !st) return st.error();
+  return ClientMessage(std::move(m));
+}
+
+Result<ClientMessage> parse_open(const json& j, std::uint64_t doc) {
+  OpenMessage m;
+  m.doc = doc;
+  if (const auto it = j.find("rev"); it != j.end() && !it->is_null()) {
+    auto rev = whole_number(j, "rev", 0);
+    if (!rev) return std::move(rev).error();
+    m.rev = *rev;
+  }
+  return ClientMessage(m);
+}
+
+Result<ClientMessage> parse_submit(const json& j, std::uint64_t doc, std::uint64_t seq) {
+  SubmitMessage m;
+  m.doc = doc;
+  m.seq = seq;
+  auto rev = whole_number(j, "rev", 0);
+  if (!rev) return std::move(rev).error();
+  m.rev = *rev;
+  auto client = string_field(j, "client");
+  if (!client) return std::move(client).error();
+  if (auto st = check_client_id(*client); !st) return st.error();
+  m.client = std::move(*client);
+  const auto op_it = j.find("op");
+  if (op_it == j.end()) return missing("op");
+  if (!op_it->is_array()) return wrong_type("op", "an array of document operation components");
+  auto op = parse_doc_op(*op_it);
+  if (!op) return std::move(op).error();
+  m.op = std::move(*op);
+  return ClientMessage(std::move(m));
+}
+
+Result<ClientMessage> parse_presence(const json& j, std::uint64_t doc) {
+  PresenceMessage m;
+  m.doc = doc;
+  const auto section_it = j.find("section");
+  if (section_it == j.end()) return missing("section");
+  if (section_it->is_null()) return ClientMessage(m);
+  if (!section_it->is_string()) return wrong_type("section", "a section id or null");
+  Cursor c;
+  c.section = section_it->get<std::string>();
+  if (auto st = check_section_id(c.section); !st) {
+    return make_error("invalid_value", "\"section\": " + st.error().message);
+  }
+  auto rev = whole_number(j, "rev", 0);
+  if (!rev) return std::move(rev).error();
+  m.rev = *rev;
+  auto field = string_field(j, "field");
+  if (!field) return std::move(field).error();
+  if (*field == "title") {
+    c.field = Field::title;
+  } else if (*field == "body") {
+    c.field = Field::body;
+  } else {
+    return make_error("invalid_value", "\"field\" must be \"title\" or \"body\"");
+  }
+  auto anchor = whole_number(j, "anchor", 0);
+  if (!anchor) return std::move(anchor).error();
+  auto head = whole_number(j, "head", 0);
+  if (!head) return std::move(head).error();
+  c.anchor = *anchor;
+  c.head = *head;
+  m.cursor = std::move(c);
+  return ClientMessage(std::move(m));
+}
+
+}  // namespace
+
+Result<ClientMessage> parse_client_message(std::string_view text, MessageContext* ctx) {
+  MessageContext local;
+  MessageContext& c = ctx ? *ctx : local;
+  c = MessageContext{};
+  if (too_deep(text)) {
+    return make_error("too_deep", "the message nests deeper than " +
+                                      std::to_string(kMaxMessageDepth) + " levels");
+  }
+  json j = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return make_error("invalid_json", "the message is not valid JSON text");
+  if (!j.is_object()) return make_error("invalid_message", "a message must be a JSON object");
+  const auto type_it = j.find("type");
+  if (type_it == j.end() || !type_it->is_string()) {
+    return make_error("invalid_message", "the message has no \"type\" string");
+  }
+  const std::string& type = type_it->get_ref<const std::string&>();
+  if (type != "hello" && type != "open" && type != "submit" && type != "presence" &&
+      type != "leave") {
+    return make_error("unknown_type",
+                      "unknown message type; expected hello, open, submit, presence or leave");
+  }
+  c.in = type;
+  if (type == "hello") return parse_hello(j);
+  auto doc = whole_number(j, "doc", 1);
+  if (!doc) return std::move(doc).error();
+  c.doc = *doc;
+  if (type == "open") return parse_open(j, *doc);
+  if (type == "leave") return ClientMessage(LeaveMessage{*doc});
+  if (type == "presence") return parse_presence(j, *doc);
+  auto seq = whole_number(j, "seq", 0);
+  if (!seq) return std::move(seq).error();
+  c.seq = *seq;
+  return parse_submit(j, *doc, *seq);
+}
+
+// ---- Encoders -------------------------------------------------------------------------------
+
+std::string_view field_name(Field f) { return f == Field::title ? "title" : "body"; }
+
+json revision_json(const RevisionMessage& r) {
+  json j = json::object();
+  j["rev"] = r.rev;
+  j["op"] = r.op;
+  j["client"] = r.client;
+  j["seq"] = r.seq;
+  j["author"] = r.author;
+  j["institution"] = r.institution;
+  j["time"] = r.time_ms;
+  return j;
+}
+
+json presence_json(const PresenceEntry& p) {
+  json j = json::object();
+  j["client"] = p.client;
+  j["name"] = p.name;
+  j["institution"] = p.institution;
+  j["section"] = p.cursor.section;
+  j["field"] = field_name(p.cursor.field);
+  j["anchor"] = p.cursor.anchor;
+  j["head"] = p.cursor.head;
+  return j;
+}
+
+namespace {
+json presence_list(const std::vector<PresenceEntry>& presence) {
+  json list = json::array();
+  for (const auto& p : presence) list.push_back(presence_json(p));
+  return list;
+}
+}  // namespace
+
+std::string encode_welcome(std::string_view connection, std::string_view server,
+                           const Limits& limits) {
+  json j = json::object();
+  j["type"] = "welcome";
+  j["connection"] = connection;
+  j["server"] = server;
+  j["limits"] = {{"max_message_bytes", limits.max_message_bytes},
+                 {"max_documents_per_connection", limits.max_documents_per_connection},
+                 {"messages_per_second", limits.messages_per_second},
+                 {"message_burst", limits.message_burst}};
+  return dump(j);
+}
+
+std::string encode_snapshot(std::uint64_t doc, std::uint64_t rev, std::string_view title,
+                            json snapshot, const std::vector<PresenceEntry>& presence) {
+  json j = json::object();
+  j["type"] = "snapshot";
+  j["doc"] = doc;
+  j["rev"] = rev;
+  j["title"] = title;
+  j["snapshot"] = std::move(snapshot);
+  j["presence"] = presence_list(presence);
+  return dump(j);
+}
+
+std::string encode_ops(std::uint64_t doc, std::uint64_t from, std::uint64_t rev,
+                       const std::vector<RevisionMessage>& ops,
+                       const std::vector<PresenceEntry>& presence) {
+  json j = json::object();
+  j["type"] = "ops";
+  j["doc"] = doc;
+  j["from"] = from;
+  j["rev"] = rev;
+  json list = json::array();
+  for (const auto& r : ops) list.push_back(revision_json(r));
+  j["ops"] = std::move(list);
+  j["presence"] = presence_list(presence);
+  return dump(j);
+}
+
+std::string encode_ack(std::uint64_t doc, std::uint64_t seq, std::uint64_t rev, bool duplicate) {
+  json j = json::object();
+  j["type"] = "ack";
+  j["doc"] = doc;
+  j["seq"] = seq;
+  j["rev"] = rev;
+  if (duplicate) j["duplicate"] = true;
+  return dump(j);
+}
+
+std::string encode_op(std::uint64_t doc, const RevisionMessage& r) {
+  json j = json::object();
+  j["type"] = "op";
+  j["doc"] = doc;
+  const json fields = revision_json(r);
+  for (auto it = fields.begin(); it != fields.end(); ++it) j[it.key()] = it.value();
+  return dump(j);
+}
+
+std::string encode_presence(std::uint64_t doc, std::uint64_t rev, const PresenceEntry& p) {
+  json j = json::object();
+  j["type"] = "presence";
+  j["doc"] = doc;
+  j["rev"] = rev;
+  const json fields = presence_json(p);
+  for (auto it = fields.begin(); it != fields.end(); ++it) j[it.key()] = it.value();
+  return dump(j);
+}
+
+std::string encode_presence_cleared(std::uint64_t doc, std::string_view client) {
+  json j = json::object();
+  j["type"] = "presence";
+  j["doc"] = doc;
+  j["client"] = client;
+  j["section"] = nullptr;
+  return dump(j);
+}
+
+std::string encode_left(std::uint64_t doc) {
+  json j = json::object();
+  j["type"] = "left";
+  j["doc"] = doc;
+  return dump(j);
+}
+
+std::string encode_error(const Error& error, const MessageContext& ctx) {
+  json j = json::object();
+  j["type"] = "error";
+  j["code"] = error.code;
+  j["message"] = error.message;
+  if (!ctx.in.empty()) j["in"] = ctx.in;
+  if (ctx.doc) j["doc"] = *ctx.doc;
+  if (ctx.seq) j["seq"] = *ctx.seq;
+  return dump(j);
+}
+
+}  // namespace jointly::protocol

@@ -1,0 +1,141 @@
+// Messages of the WebSocket protocol (protocol/PROTOCOL.md, "WebSocket protocol"): parsing and
+// validating what a client sends, and writing what the server sends.
+//
+// parse_client_message() takes the text of one frame and returns one of the client message
+// types below, fully validated (ids, whole numbers, text, the document operation), or an Error
+// with one of the stable codes of PROTOCOL.md's error table: invalid_json, too_deep,
+// invalid_message, unknown_type, missing_field, wrong_type, invalid_value, invalid_op,
+// invalid_utf8. It fills a MessageContext with what it could read (the type, doc and seq) so
+// that an error can name the message it answers.
+//
+// The encode_* functions write the server's messages as compact JSON text.
+//
+// Pure functions on values: no I/O, no shared state, callable from any thread. Nothing here
+// throws across the API (allocation failure aside).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "protocol/document.hpp"
+#include "protocol/result.hpp"
+
+namespace jointly::protocol {
+
+// Bounds of a client message (see PROTOCOL.md).
+inline constexpr std::size_t kMaxMessageDepth = 32;
+inline constexpr std::size_t kMaxClientIdLength = 64;
+inline constexpr std::size_t kMaxDisplayNameBytes = 128;
+inline constexpr std::uint64_t kMaxWholeNumber = (std::uint64_t{1} << 53) - 1;
+
+struct HelloMessage {
+  std::string client;
+  std::string name;
+  std::string institution;
+  friend bool operator==(const HelloMessage&, const HelloMessage&) = default;
+};
+
+struct OpenMessage {
+  std::uint64_t doc = 0;
+  std::optional<std::uint64_t> rev;  // absent: answer with a snapshot
+  friend bool operator==(const OpenMessage&, const OpenMessage&) = default;
+};
+
+struct SubmitMessage {
+  std::uint64_t doc = 0;
+  std::uint64_t rev = 0;
+  std::string client;
+  std::uint64_t seq = 0;
+  DocOp op;
+  friend bool operator==(const SubmitMessage&, const SubmitMessage&) = default;
+};
+
+// A cursor (anchor == head) or selection in one field of one section, in code points.
+struct Cursor {
+  std::string section;
+  Field field = Field::body;
+  std::uint64_t anchor = 0;
+  std::uint64_t head = 0;
+  friend bool operator==(const Cursor&, const Cursor&) = default;
+};
+
+struct PresenceMessage {
+  std::uint64_t doc = 0;
+  std::uint64_t rev = 0;         // meaningful only with a cursor
+  std::optional<Cursor> cursor;  // absent: clear this client's presence
+  friend bool operator==(const PresenceMessage&, const PresenceMessage&) = default;
+};
+
+struct LeaveMessage {
+  std::uint64_t doc = 0;
+  friend bool operator==(const LeaveMessage&, const LeaveMessage&) = default;
+};
+
+using ClientMessage =
+    std::variant<HelloMessage, OpenMessage, SubmitMessage, PresenceMessage, LeaveMessage>;
+
+// What could be read of a message, for the error that answers it. Empty fields were not read.
+struct MessageContext {
+  std::string in;  // the message's type, when it is a string
+  std::optional<std::uint64_t> doc;
+  std::optional<std::uint64_t> seq;
+};
+
+// Parses one text frame. ctx (optional) receives what could be read, also on error.
+Result<ClientMessage> parse_client_message(std::string_view text, MessageContext* ctx = nullptr);
+
+// ---- What the server sends ------------------------------------------------------------------
+
+struct Limits {
+  std::uint64_t max_message_bytes = 0;
+  std::uint64_t max_documents_per_connection = 0;
+  std::uint64_t messages_per_second = 0;
+  std::uint64_t message_burst = 0;
+};
+
+// A revision as the server sends it (in "op" and inside "ops").
+struct RevisionMessage {
+  std::uint64_t rev = 0;
+  nlohmann::json op;  // the DocOp's wire form (to_json(DocOp))
+  std::string client;
+  std::uint64_t seq = 0;
+  std::string author;
+  std::string institution;
+  std::int64_t time_ms = 0;
+};
+
+// Another client's presence, as the server sends it.
+struct PresenceEntry {
+  std::string client;
+  std::string name;
+  std::string institution;
+  Cursor cursor;
+};
+
+std::string encode_welcome(std::string_view connection, std::string_view server,
+                           const Limits& limits);
+// presence: the entries at rev.
+std::string encode_snapshot(std::uint64_t doc, std::uint64_t rev, std::string_view title,
+                            nlohmann::json snapshot, const std::vector<PresenceEntry>& presence);
+std::string encode_ops(std::uint64_t doc, std::uint64_t from, std::uint64_t rev,
+                       const std::vector<RevisionMessage>& ops,
+                       const std::vector<PresenceEntry>& presence);
+std::string encode_ack(std::uint64_t doc, std::uint64_t seq, std::uint64_t rev, bool duplicate);
+std::string encode_op(std::uint64_t doc, const RevisionMessage& r);
+std::string encode_presence(std::uint64_t doc, std::uint64_t rev, const PresenceEntry& p);
+std::string encode_presence_cleared(std::uint64_t doc, std::string_view client);
+std::string encode_left(std::uint64_t doc);
+std::string encode_error(const Error& error, const MessageContext& ctx = {});
+
+// The JSON forms used inside the messages above (exposed for tests and the HTTP API).
+nlohmann::json revision_json(const RevisionMessage& r);
+nlohmann::json presence_json(const PresenceEntry& p);
+std::string_view field_name(Field f);
+
+}  // namespace jointly::protocol

@@ -1,0 +1,472 @@
+// The document authority: see server/document_authority.hpp and protocol/PROTOCOL.md.
+#include "server/document_authority.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include "server/log.hpp"
+
+namespace jointly::server {
+namespace {
+
+using protocol::MessageContext;
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::uint64_t elapsed_ns(DocumentAuthority::Clock::time_point since) {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(DocumentAuthority::Clock::now() - since)
+          .count());
+}
+
+std::shared_ptr<const std::string> shared(std::string s) {
+  return std::make_shared<const std::string>(std::move(s));
+}
+
+std::uint64_t bytes_of(const protocol::Section& s) {
+  return s.title.size_bytes() + s.body.size_bytes();
+}
+
+std::uint64_t bytes_of(const protocol::Document& doc) {
+  std::uint64_t n = 0;
+  for (const auto& [id, s] : doc.sections()) n += bytes_of(s);
+  return n;
+}
+
+// Bytes the op may add at most (its inserted text); deletions are not subtracted.
+std::uint64_t inserted_bytes(const protocol::DocOp& op) {
+  std::uint64_t n = 0;
+  for (const auto& c : op.components) {
+    if (const auto* e = std::get_if<protocol::SectionEdit>(&c)) {
+      for (const auto& tc : e->op.components()) {
+        if (tc.kind == protocol::TextComponent::Kind::insert) n += tc.text.size();
+      }
+    } else if (const auto* a = std::get_if<protocol::SectionAdd>(&c)) {
+      n += a->title.size() + a->body.size();
+    } else if (const auto* r = std::get_if<protocol::SectionRestore>(&c)) {
+      n += r->title.size() + r->body.size();
+    }
+  }
+  return n;
+}
+
+// Moves a cursor through op; false when op removes its section.
+bool move_cursor(protocol::Cursor& c, const protocol::DocOp& op) {
+  for (const auto& comp : op.components) {
+    if (const auto* e = std::get_if<protocol::SectionEdit>(&comp)) {
+      if (e->section == c.section && e->field == c.field) {
+        c.anchor = protocol::transform_position(c.anchor, e->op);
+        c.head = protocol::transform_position(c.head, e->op);
+      }
+    } else if (const auto* r = std::get_if<protocol::SectionRemove>(&comp)) {
+      if (r->section == c.section) return false;
+    }
+  }
+  return true;
+}
+
+protocol::RevisionMessage revision_message(std::uint64_t rev, const protocol::DocOp& op,
+                                           const storage::RevisionInfo& info) {
+  protocol::RevisionMessage m;
+  m.rev = rev;
+  m.op = protocol::to_json(op);
+  m.client = info.client_id;
+  m.seq = info.client_seq;
+  m.author = info.author;
+  m.institution = info.institution;
+  m.time_ms = info.server_time_ms;
+  return m;
+}
+
+}  // namespace
+
+storage::Result<std::shared_ptr<DocumentAuthority>> DocumentAuthority::load(
+    storage::Store& store, storage::DocumentId id, AuthorityOptions options, Post post,
+    Metrics& metrics) {
+  auto meta = store.document(id);
+  if (!meta.ok()) return meta.status();
+  auto loaded = store.load(id);
+  if (!loaded.ok()) return loaded.status();
+  std::shared_ptr<DocumentAuthority> a(
+      new DocumentAuthority(store, id, options, std::move(post), metrics));
+  a->title_ = meta->title;
+  a->doc_ = std::move(loaded->doc);
+  a->doc_bytes_ = bytes_of(a->doc_);
+  a->head_ = a->durable_rev_ = loaded->rev;
+  log::info("document loaded", {{"doc", id}, {"rev", a->head_}});
+  return a;
+}
+
+DocumentAuthority::DocumentAuthority(storage::Store& store, storage::DocumentId id,
+                                     AuthorityOptions options, Post post, Metrics& metrics)
+    : store_(store), id_(id), options_(options), post_(std::move(post)), metrics_(metrics) {
+  metrics_.documents_open.add(1);
+}
+
+DocumentAuthority::~DocumentAuthority() { metrics_.documents_open.sub(1); }
+
+void DocumentAuthority::reject(Subscriber& s, const MessageContext& ctx, std::string code,
+                               std::string message) {
+  metrics_.rejected.inc(code);
+  s.send(shared(
+      protocol::encode_error(protocol::make_error(std::move(code), std::move(message)), ctx)));
+}
+
+storage::Status DocumentAuthority::for_each_revision(
+    std::uint64_t from, std::uint64_t to,
+    const std::function<void(std::uint64_t, const protocol::DocOp&, const storage::RevisionInfo&)>&
+        f) const {
+  if (from > to) return storage::Status::Ok();
+  const std::uint64_t first = tail_first();
+  if (from < first) {
+    const std::uint64_t last = std::min(to, first - 1);
+    auto revs = store_.revisions(id_, from, last);
+    if (!revs.ok()) return revs.status();
+    if (revs->size() != last - from + 1) {
+      return storage::Status(storage::Code::corruption,
+                             "revisions " + std::to_string(from) + ".." + std::to_string(last) +
+                                 " of document " + std::to_string(id_) + " are not all there");
+    }
+    for (const auto& r : *revs) f(r.rev, r.op, r.info);
+    from = last + 1;
+  }
+  for (std::uint64_t r = from; r <= to; ++r) {
+    const TailEntry& e = tail_[r - first];
+    f(e.rev, e.op, e.info);
+  }
+  return storage::Status::Ok();
+}
+
+void DocumentAuthority::open(const Peer& peer, std::shared_ptr<Subscriber> s,
+                             std::optional<std::uint64_t> rev) {
+  MessageContext ctx{"open", id_, std::nullopt};
+  if (failed_) return reject(*s, ctx, "storage_failed", "the document cannot be read or written");
+  if (rev && *rev > durable_rev_) {
+    return reject(*s, ctx, "rev_in_future",
+                  "rev " + std::to_string(*rev) + " is newer than the document's head revision " +
+                      std::to_string(durable_rev_));
+  }
+  Sub sub;
+  sub.sub = s;
+  sub.peer = peer;
+  sub.start_rev = head_;
+  if (!rev || head_ - *rev > options_.max_rev_lag) {
+    sub.snapshot = true;
+    sub.snapshot_json = protocol::to_json(doc_);
+  } else {
+    sub.from = *rev;
+    auto st = for_each_revision(
+        *rev + 1, head_,
+        [&](std::uint64_t r, const protocol::DocOp& op, const storage::RevisionInfo& info) {
+          sub.ops.push_back(revision_message(r, op, info));
+        });
+    if (!st.ok()) {
+      log::error("reading revisions failed", {{"doc", id_}, {"error", st.to_string()}});
+      return reject(*s, ctx, "storage_failed", "the document's history cannot be read");
+    }
+  }
+  auto& slot = subs_[peer.connection];
+  slot = std::move(sub);
+  if (durable_rev_ == head_) release(slot);
+}
+
+std::vector<protocol::PresenceEntry> DocumentAuthority::presence_for(
+    const std::string& client) const {
+  std::vector<protocol::PresenceEntry> out;
+  for (const auto& [c, p] : presence_) {
+    if (c != client) out.push_back(p.entry);
+  }
+  return out;
+}
+
+void DocumentAuthority::release(Sub& sub) {
+  sub.ready = true;
+  auto s = sub.sub.lock();
+  if (!s) return;
+  const auto presence = presence_for(sub.peer.client);
+  if (sub.snapshot) {
+    s->send(shared(protocol::encode_snapshot(id_, sub.start_rev, title_,
+                                             std::move(sub.snapshot_json), presence)));
+  } else {
+    s->send(shared(protocol::encode_ops(id_, sub.from, sub.start_rev, sub.ops, presence)));
+  }
+  sub.snapshot_json = nlohmann::json();
+  sub.ops.clear();
+  sub.ops.shrink_to_fit();
+}
+
+void DocumentAuthority::submit(const Peer& peer, std::shared_ptr<Subscriber> s,
+                               protocol::SubmitMessage m) {
+  const Clock::time_point received = Clock::now();
+  MessageContext ctx{"submit", id_, m.seq};
+  if (failed_) return reject(*s, ctx, "storage_failed", "the document cannot be written");
+  if (!subscribed(peer.connection)) {
+    return reject(*s, ctx, "not_open", "the document is not open on this connection");
+  }
+  if (m.rev > durable_rev_) {
+    return reject(*s, ctx, "rev_in_future",
+                  "rev " + std::to_string(m.rev) + " is newer than the document's head revision " +
+                      std::to_string(durable_rev_));
+  }
+  // Already applied? Then the answer is the original ack, never a second revision.
+  auto key = std::make_pair(m.client, m.seq);
+  if (auto it = dedupe_.find(key); it != dedupe_.end()) {
+    if (it->second <= durable_rev_) {
+      s->send(shared(protocol::encode_ack(id_, m.seq, it->second, true)));
+    } else {
+      waiters_[it->second].push_back(Waiter{s, m.seq, true, received});
+    }
+    return;
+  }
+  if (tail_first() > 1) {
+    // It could be a revision that is no longer in memory (or was made before a reload), even
+    // when the client claims a recent rev: storage's dedupe index knows. (Were it applied
+    // again, storage would refuse the revision as a duplicate and fail the document.)
+    auto found = store_.find_by_client(id_, m.client, m.seq);
+    if (found.ok()) {
+      s->send(shared(protocol::encode_ack(id_, m.seq, *found, true)));
+      return;
+    }
+    if (!found.status().is_not_found()) {
+      log::error("dedupe lookup failed", {{"doc", id_}, {"error", found.status().to_string()}});
+      return reject(*s, ctx, "storage_failed", "the document's history cannot be read");
+    }
+  }
+  if (head_ - m.rev > options_.max_rev_lag) {
+    return reject(*s, ctx, "rev_too_old",
+                  "rev " + std::to_string(m.rev) + " is more than " +
+                      std::to_string(options_.max_rev_lag) + " revisions behind the head " +
+                      std::to_string(head_) + "; open the document again");
+  }
+
+  protocol::DocOp op = std::move(m.op);
+  auto st = for_each_revision(
+      m.rev + 1, head_,
+      [&](std::uint64_t, const protocol::DocOp& applied, const storage::RevisionInfo&) {
+        op = protocol::transform(op, applied, protocol::Side::left);
+      });
+  if (!st.ok()) {
+    log::error("reading revisions failed", {{"doc", id_}, {"error", st.to_string()}});
+    return reject(*s, ctx, "storage_failed", "the document's history cannot be read");
+  }
+
+  // Apply (atomic: on error doc_ is unchanged), keeping the document within its size limit.
+  const std::uint64_t before = section_bytes(op);
+  if (doc_bytes_ + inserted_bytes(op) <= options_.max_document_bytes) {
+    if (auto applied = protocol::apply(doc_, op); !applied) {
+      return reject(*s, ctx, applied.error().code, applied.error().message);
+    }
+  } else {
+    // It might grow the document past the limit: try it on a copy (rare).
+    protocol::Document copy = doc_;
+    if (auto applied = protocol::apply(copy, op); !applied) {
+      return reject(*s, ctx, applied.error().code, applied.error().message);
+    }
+    const std::uint64_t size = bytes_of(copy);
+    if (size > options_.max_document_bytes) {
+      return reject(*s, ctx, "document_too_large",
+                    "the document would hold " + std::to_string(size) +
+                        " bytes of text; the limit is " +
+                        std::to_string(options_.max_document_bytes));
+    }
+    doc_ = std::move(copy);
+  }
+  doc_bytes_ = doc_bytes_ - before + section_bytes(op);
+
+  const std::uint64_t rev = head_ + 1;
+  storage::RevisionInfo info;
+  info.author = peer.name;
+  info.institution = peer.institution;
+  info.server_time_ms = now_ms();
+  info.client_id = m.client;
+  info.client_seq = m.seq;
+
+  const Clock::time_point queued = Clock::now();
+  std::weak_ptr<DocumentAuthority> weak = weak_from_this();
+  auto done = [weak, post = post_, rev, queued](const storage::Status& status) {
+    post([weak, rev, status, queued] {
+      if (auto self = weak.lock()) self->on_complete(rev, status, queued);
+    });
+  };
+  storage::Status queued_status = store_.append_async(id_, rev, op, info, doc_, done);
+  if (queued_status.code() == storage::Code::busy) {
+    // The write queue is full: wait here for room and durability (back-pressure on this
+    // document), then complete in order like any other revision.
+    queued_status = store_.append(id_, rev, op, info, doc_);
+    post_([weak, rev, queued_status, queued] {
+      if (auto self = weak.lock()) self->on_complete(rev, queued_status, queued);
+    });
+  } else if (!queued_status.ok()) {
+    // Not queued (failed, closed, read_only): complete with the error, in order.
+    post_([weak, rev, queued_status, queued] {
+      if (auto self = weak.lock()) self->on_complete(rev, queued_status, queued);
+    });
+  }
+  head_ = rev;
+  ++in_flight_;
+  dedupe_[key] = rev;
+  tail_.push_back(TailEntry{rev, std::move(op), std::move(info), peer.connection});
+  waiters_[rev].push_back(Waiter{s, m.seq, false, received});
+}
+
+std::uint64_t DocumentAuthority::section_bytes(const protocol::DocOp& op) const {
+  std::uint64_t n = 0;
+  for (const auto& id : protocol::sections_touched(op)) {
+    if (const auto* s = doc_.find(id)) n += bytes_of(*s);
+  }
+  return n;
+}
+
+void DocumentAuthority::on_complete(std::uint64_t rev, storage::Status status,
+                                    Clock::time_point queued) {
+  if (in_flight_ > 0) --in_flight_;
+  if (failed_) return;
+  completed_[rev] = Completion{std::move(status), queued};
+  while (!completed_.empty() && completed_.begin()->first == durable_rev_ + 1) {
+    auto node = completed_.extract(completed_.begin());
+    if (!node.mapped().status.ok()) return fail(node.mapped().status);
+    on_durable(node.key(), node.mapped());
+    if (failed_) return;
+  }
+}
+
+void DocumentAuthority::on_durable(std::uint64_t rev, const Completion& c) {
+  durable_rev_ = rev;
+  metrics_.ops_applied.inc();
+  metrics_.fsync_latency.observe_ns(elapsed_ns(c.queued));
+  const TailEntry& e = tail_[rev - tail_first()];
+
+  // Presence moves with the text; a presence in a removed section is cleared.
+  std::vector<std::string> cleared;
+  for (auto& [client, p] : presence_) {
+    if (!move_cursor(p.entry.cursor, e.op)) cleared.push_back(client);
+  }
+  for (const auto& client : cleared) presence_.erase(client);
+
+  // Acks first (their receivers are excluded from the broadcast below).
+  std::set<std::uint64_t> acked;
+  if (auto w = waiters_.find(rev); w != waiters_.end()) {
+    for (const auto& waiter : w->second) {
+      if (auto s = waiter.sub.lock()) {
+        s->send(shared(protocol::encode_ack(id_, waiter.seq, rev, waiter.duplicate)));
+      }
+      if (!waiter.duplicate) metrics_.op_latency.observe_ns(elapsed_ns(waiter.received));
+    }
+    waiters_.erase(w);
+  }
+
+  std::shared_ptr<const std::string> msg;
+  for (auto& [conn, sub] : subs_) {
+    if (!sub.ready) {
+      if (sub.start_rev <= rev) release(sub);
+      continue;
+    }
+    if (conn == e.origin) continue;  // it got the ack
+    if (!msg) msg = shared(protocol::encode_op(id_, revision_message(rev, e.op, e.info)));
+    if (auto s = sub.sub.lock()) s->send(msg);
+  }
+  for (const auto& client : cleared) {
+    broadcast(shared(protocol::encode_presence_cleared(id_, client)), 0);
+  }
+  prune_tail();
+}
+
+void DocumentAuthority::prune_tail() {
+  while (tail_.size() > options_.history_tail && tail_.front().rev <= durable_rev_) {
+    dedupe_.erase(std::make_pair(tail_.front().info.client_id, tail_.front().info.client_seq));
+    tail_.pop_front();
+  }
+}
+
+void DocumentAuthority::fail(const storage::Status& status) {
+  failed_ = true;
+  log::error("storage failed; closing the document's connections",
+             {{"doc", id_}, {"error", status.to_string()}, {"subscribers", subs_.size()}});
+  const auto msg = shared(protocol::encode_error(
+      protocol::make_error("storage_failed",
+                           "the server could not save this document; edits not acknowledged "
+                           "were not saved"),
+      MessageContext{"", id_, std::nullopt}));
+  for (auto& [conn, sub] : subs_) {
+    if (auto s = sub.sub.lock()) {
+      metrics_.rejected.inc("storage_failed");
+      s->send(msg);
+      s->close(1011, "storage failed");
+    }
+  }
+  subs_.clear();
+  presence_.clear();
+  waiters_.clear();
+  completed_.clear();
+}
+
+void DocumentAuthority::broadcast(const std::shared_ptr<const std::string>& msg,
+                                  std::uint64_t except) {
+  for (auto& [conn, sub] : subs_) {
+    if (conn == except || !sub.ready) continue;
+    if (auto s = sub.sub.lock()) s->send(msg);
+  }
+}
+
+void DocumentAuthority::presence(const Peer& peer, const std::shared_ptr<Subscriber>& s,
+                                 const protocol::PresenceMessage& m) {
+  MessageContext ctx{"presence", id_, std::nullopt};
+  if (failed_) return reject(*s, ctx, "storage_failed", "the document cannot be read");
+  if (!subscribed(peer.connection)) {
+    return reject(*s, ctx, "not_open", "the document is not open on this connection");
+  }
+  if (!m.cursor) return clear_presence(peer.client, peer.connection);
+  if (m.rev > durable_rev_) {
+    return reject(*s, ctx, "rev_in_future",
+                  "rev " + std::to_string(m.rev) + " is newer than the document's head revision " +
+                      std::to_string(durable_rev_));
+  }
+  if (durable_rev_ - m.rev > options_.max_rev_lag) {
+    return reject(*s, ctx, "rev_too_old",
+                  "rev " + std::to_string(m.rev) + " is more than " +
+                      std::to_string(options_.max_rev_lag) + " revisions behind the head");
+  }
+  const protocol::Section* section = doc_.find(m.cursor->section);
+  if (!section) {
+    return reject(*s, ctx, "unknown_section",
+                  "the document has no section \"" + m.cursor->section + "\"");
+  }
+  protocol::Cursor cursor = *m.cursor;
+  bool live = !section->removed;
+  auto st = for_each_revision(
+      m.rev + 1, durable_rev_,
+      [&](std::uint64_t, const protocol::DocOp& op, const storage::RevisionInfo&) {
+        if (live) live = move_cursor(cursor, op);
+      });
+  if (!st.ok()) return reject(*s, ctx, "storage_failed", "the document's history cannot be read");
+  if (!live) return clear_presence(peer.client, peer.connection);
+  const std::uint64_t len = section->text(cursor.field).size();
+  cursor.anchor = std::min(cursor.anchor, len);
+  cursor.head = std::min(cursor.head, len);
+
+  PresenceState& p = presence_[peer.client];
+  p.connection = peer.connection;
+  p.entry = protocol::PresenceEntry{peer.client, peer.name, peer.institution, std::move(cursor)};
+  broadcast(shared(protocol::encode_presence(id_, durable_rev_, p.entry)), peer.connection);
+}
+
+void DocumentAuthority::clear_presence(const std::string& client, std::uint64_t connection) {
+  auto it = presence_.find(client);
+  if (it == presence_.end() || it->second.connection != connection) return;
+  presence_.erase(it);
+  broadcast(shared(protocol::encode_presence_cleared(id_, client)), connection);
+}
+
+void DocumentAuthority::leave(std::uint64_t connection) {
+  auto it = subs_.find(connection);
+  if (it == subs_.end()) return;
+  const std::string client = it->second.peer.client;
+  subs_.erase(it);
+  clear_presence(client, connection);
+}
+
+}  // namespace jointly::server

@@ -1,0 +1,194 @@
+// DocumentAuthority: the one authority over one open document. It owns the document's head
+// revision, its Document, the tail of its history, its subscribers and their presence, and
+// implements the sync rules of protocol/PROTOCOL.md ("WebSocket protocol"):
+//
+//   submit(rev, client, seq, op):
+//     dedupe (client, seq) -> the original ack (in memory; storage's find_by_client for
+//     revisions before the in-memory tail, e.g. after a reload);
+//     rev newer than the durable head -> rev_in_future; older than head - max_rev_lag ->
+//     rev_too_old;
+//     transform op (left side) against every revision after rev (from the tail, or from
+//     storage for older ones), apply it (the document model rejects section_locked, ...),
+//     check the document size, append it with Store::append_async;
+//     and only when storage says the revision is durable (the completion is posted back here):
+//     ack the sender and broadcast the op to the other subscribers.
+//   open(rev?): a snapshot, or the revisions after rev; sent once every revision it includes
+//     is durable, so a client never sees anything that a crash could take back.
+//   presence: one cursor per client, kept at the durable revision, moved by every later
+//     revision's text ops, cleared on leave.
+//
+// No sockets here: a subscriber is the Subscriber interface, and completions reach the
+// authority through the Post function given at load (in the server, a post onto the
+// document's strand; in tests, a queue the test drains).
+//
+// Thread-safety: NOT thread-safe. Every method, and the posted completions, must run on the
+// document's one serialised executor (its strand). The Subscriber methods it calls are
+// thread-safe and never block. The Store is thread-safe.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "protocol/document.hpp"
+#include "protocol/messages.hpp"
+#include "server/metrics.hpp"
+#include "storage/store.hpp"
+
+namespace jointly::server {
+
+// Who is on a connection, from its hello. Immutable once made.
+struct Peer {
+  std::uint64_t connection = 0;  // unique per connection in this process
+  std::string client;
+  std::string name;
+  std::string institution;
+};
+
+// The authority's view of a connection. Implementations are thread-safe and never block.
+class Subscriber {
+ public:
+  virtual ~Subscriber() = default;
+  // Queues a text message (a slow consumer is closed by the implementation, not here).
+  virtual void send(std::shared_ptr<const std::string> message) = 0;
+  // Closes the connection with a WebSocket close code.
+  virtual void close(std::uint16_t code, std::string reason) = 0;
+};
+
+struct AuthorityOptions {
+  std::uint64_t max_rev_lag = 10000;           // the retained window for submit/presence revs
+  std::size_t history_tail = 1000;             // durable revisions kept in memory
+  std::uint64_t max_document_bytes = 8 << 20;  // UTF-8 bytes of all titles and bodies
+};
+
+class DocumentAuthority : public std::enable_shared_from_this<DocumentAuthority> {
+ public:
+  // Runs a function later on the document's executor.
+  using Post = std::function<void(std::function<void()>)>;
+  using Clock = std::chrono::steady_clock;
+
+  // Loads the document's latest durable state. Errors: storage's (not_found: no document).
+  // REQUIRES: store outlives the authority.
+  static storage::Result<std::shared_ptr<DocumentAuthority>> load(storage::Store& store,
+                                                                  storage::DocumentId id,
+                                                                  AuthorityOptions options,
+                                                                  Post post, Metrics& metrics);
+  ~DocumentAuthority();
+  DocumentAuthority(const DocumentAuthority&) = delete;
+  DocumentAuthority& operator=(const DocumentAuthority&) = delete;
+
+  // Subscribes peer.connection (replacing an earlier subscription of the same connection) and
+  // answers with a snapshot (no rev, or rev older than the window) or the revisions after rev.
+  void open(const Peer& peer, std::shared_ptr<Subscriber> s, std::optional<std::uint64_t> rev);
+  // REQUIRES: m.client == peer.client (the session checks; client_mismatch). Errors (sent to
+  // s): not_open unless peer.connection opened the document, then those of PROTOCOL.md.
+  void submit(const Peer& peer, std::shared_ptr<Subscriber> s, protocol::SubmitMessage m);
+  void presence(const Peer& peer, const std::shared_ptr<Subscriber>& s,
+                const protocol::PresenceMessage& m);
+  // Unsubscribes the connection and clears its presence. Unknown connections are ignored.
+  void leave(std::uint64_t connection);
+
+  storage::DocumentId id() const { return id_; }
+  // The last revision applied in memory, and the last one known durable (<= head()).
+  std::uint64_t head() const { return head_; }
+  std::uint64_t durable_rev() const { return durable_rev_; }
+  const protocol::Document& document() const { return doc_; }
+  std::uint64_t document_bytes() const { return doc_bytes_; }
+  bool subscribed(std::uint64_t connection) const { return subs_.count(connection) != 0; }
+  std::size_t subscribers() const { return subs_.size(); }
+  // No subscriber and no revision waiting for storage: safe to unload.
+  bool idle() const { return subs_.empty() && in_flight_ == 0; }
+  // A write failed: every subscriber was closed; the authority refuses everything until it is
+  // unloaded (a reload reads what storage has).
+  bool failed() const { return failed_; }
+
+ private:
+  struct TailEntry {
+    std::uint64_t rev = 0;
+    protocol::DocOp op;
+    storage::RevisionInfo info;
+    std::uint64_t origin = 0;  // the submitting connection
+  };
+  struct Waiter {  // a connection owed an ack when a revision is durable
+    std::weak_ptr<Subscriber> sub;
+    std::uint64_t seq = 0;
+    bool duplicate = false;
+    Clock::time_point received;
+  };
+  struct Sub {
+    std::weak_ptr<Subscriber> sub;
+    Peer peer;
+    std::uint64_t start_rev = 0;  // the revision its snapshot/ops reaches
+    // Until released: the snapshot (kind snapshot) or the revisions (kind ops) to send once
+    // durable_rev_ reaches start_rev.
+    bool ready = false;
+    bool snapshot = false;
+    std::uint64_t from = 0;
+    nlohmann::json snapshot_json;
+    std::vector<protocol::RevisionMessage> ops;
+  };
+  struct PresenceState {
+    std::uint64_t connection = 0;
+    protocol::PresenceEntry entry;
+  };
+  struct Completion {
+    storage::Status status;
+    Clock::time_point queued;
+  };
+
+  DocumentAuthority(storage::Store& store, storage::DocumentId id, AuthorityOptions options,
+                    Post post, Metrics& metrics);
+
+  void reject(Subscriber& s, const protocol::MessageContext& ctx, std::string code,
+              std::string message);
+  // Calls f(rev, op, info) for revisions from..to (durable ones from storage when they are
+  // before the tail, the rest from the tail).
+  storage::Status for_each_revision(
+      std::uint64_t from, std::uint64_t to,
+      const std::function<void(std::uint64_t, const protocol::DocOp&,
+                               const storage::RevisionInfo&)>& f) const;
+  // Called (posted) by storage's completion; processes completions in revision order.
+  void on_complete(std::uint64_t rev, storage::Status status, Clock::time_point queued);
+  void on_durable(std::uint64_t rev, const Completion& c);
+  void fail(const storage::Status& status);
+  void release(Sub& sub);
+  std::vector<protocol::PresenceEntry> presence_for(const std::string& client) const;
+  void broadcast(const std::shared_ptr<const std::string>& msg, std::uint64_t except);
+  void clear_presence(const std::string& client, std::uint64_t connection);
+  std::uint64_t section_bytes(const protocol::DocOp& op) const;
+  void prune_tail();
+  std::uint64_t tail_first() const { return tail_.empty() ? head_ + 1 : tail_.front().rev; }
+
+  storage::Store& store_;
+  const storage::DocumentId id_;
+  const AuthorityOptions options_;
+  const Post post_;
+  Metrics& metrics_;
+  std::string title_;
+
+  protocol::Document doc_;  // at head_
+  std::uint64_t doc_bytes_ = 0;
+  std::uint64_t head_ = 0;
+  std::uint64_t durable_rev_ = 0;
+  std::size_t in_flight_ = 0;  // revisions queued to storage, not yet processed here
+  bool failed_ = false;
+  // Revisions in memory: every one not yet durable, and up to history_tail durable ones.
+  std::deque<TailEntry> tail_;
+  // (client, seq) -> revision, for every revision in tail_ (and every pending one).
+  std::map<std::pair<std::string, std::uint64_t>, std::uint64_t> dedupe_;
+  std::map<std::uint64_t, std::vector<Waiter>> waiters_;  // by revision
+  std::map<std::uint64_t, Completion> completed_;         // out of order, by revision
+  std::map<std::uint64_t, Sub> subs_;                     // by connection
+  std::map<std::string, PresenceState> presence_;         // by client, at durable_rev_
+};
+
+}  // namespace jointly::server

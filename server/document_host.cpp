@@ -1,0 +1,93 @@
+// The registry of documents in memory: see server/document_host.hpp.
+#include "server/document_host.hpp"
+
+#include <boost/asio/post.hpp>
+
+#include "server/log.hpp"
+
+namespace jointly::server {
+
+namespace net = boost::asio;
+
+DocumentHost::DocumentHost(net::io_context& ioc, storage::Store& store, AuthorityOptions options,
+                           Metrics& metrics, std::chrono::milliseconds unload_after)
+    : ioc_(ioc), store_(store), options_(options), metrics_(metrics), unload_after_(unload_after) {}
+
+std::shared_ptr<DocumentHost::Entry> DocumentHost::acquire(storage::DocumentId id) {
+  std::lock_guard lock(mu_);
+  auto& e = entries_[id];
+  if (!e) e = std::make_shared<Entry>(id, ioc_);
+  ++e->users;
+  return e;
+}
+
+void DocumentHost::release(const std::shared_ptr<Entry>& e) {
+  {
+    std::lock_guard lock(mu_);
+    if (e->users > 0) --e->users;
+    if (e->users > 0) return;
+  }
+  net::post(e->strand, [this, e] { arm_unload(e); });
+}
+
+void DocumentHost::arm_unload(const std::shared_ptr<Entry>& e) {
+  if (e->timer_armed) return;
+  e->timer_armed = true;
+  e->unload_timer.expires_after(unload_after_);
+  e->unload_timer.async_wait([this, e](const boost::system::error_code& ec) {
+    e->timer_armed = false;
+    if (ec) return;
+    try {
+      if (e->authority && !e->authority->idle()) {
+        arm_unload(e);  // revisions in flight or subscribers left: later
+        return;
+      }
+      std::lock_guard lock(mu_);
+      if (e->users > 0) return;
+      auto it = entries_.find(e->id);
+      if (it != entries_.end() && it->second == e) entries_.erase(it);
+      if (e->authority) log::info("document unloaded", {{"doc", e->id}});
+      e->authority.reset();
+    } catch (const std::exception& ex) {
+      log::error("unloading a document failed", {{"doc", e->id}, {"error", ex.what()}});
+    }
+  });
+}
+
+void DocumentHost::run(const std::shared_ptr<Entry>& e, Task f) {
+  net::post(e->strand, [this, e, f = std::move(f)] {
+    try {
+      auto& a = e->authority;
+      if (a && a->failed() && a->idle()) a.reset();  // reload what storage has
+      if (!a) {
+        auto strand = e->strand;
+        auto loaded = DocumentAuthority::load(
+            store_, e->id, options_,
+            [strand](std::function<void()> fn) { net::post(strand, std::move(fn)); }, metrics_);
+        if (!loaded.ok()) {
+          if (loaded.status().is_not_found()) return f(nullptr, "unknown_document");
+          log::error("loading a document failed",
+                     {{"doc", e->id}, {"error", loaded.status().to_string()}});
+          return f(nullptr, "storage_failed");
+        }
+        a = std::move(*loaded);
+      }
+      if (a->failed()) return f(nullptr, "storage_failed");
+      f(a.get(), {});
+    } catch (const std::exception& ex) {
+      // Nothing may escape a handler: log, and let the caller's task see an internal error.
+      log::error("a document task failed", {{"doc", e->id}, {"error", ex.what()}});
+    }
+  });
+}
+
+void DocumentHost::clear() {
+  std::map<storage::DocumentId, std::shared_ptr<Entry>> entries;
+  {
+    std::lock_guard lock(mu_);
+    entries.swap(entries_);
+  }
+  for (auto& [id, e] : entries) e->authority.reset();
+}
+
+}  // namespace jointly::server

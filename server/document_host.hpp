@@ -1,0 +1,69 @@
+// DocumentHost: the registry of the documents in memory. Each document has one Entry with its
+// own strand; the DocumentAuthority inside is created, used and destroyed only on that strand.
+// The host's mutex guards only its map and the entries' user counts; it is never held while a
+// document's state is touched.
+//
+// Lifecycle: a session acquire()s a document when it opens it and release()s it when it leaves
+// or closes. A document is loaded by the first run() on its strand and unloaded when it has had
+// no users, no subscribers and no revision in flight for `unload_after`; the next acquire loads
+// it again, transparently (from storage, which has every acknowledged revision).
+//
+// Thread-safety: acquire, release and run may be called from any thread. clear() only after the
+// io_context has stopped.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string_view>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include "server/document_authority.hpp"
+
+namespace jointly::server {
+
+class DocumentHost {
+ public:
+  struct Entry {
+    Entry(storage::DocumentId id, boost::asio::io_context& ioc)
+        : id(id), strand(boost::asio::make_strand(ioc)), unload_timer(strand) {}
+    const storage::DocumentId id;
+    boost::asio::strand<boost::asio::io_context::executor_type> strand;
+    // On the strand only:
+    std::shared_ptr<DocumentAuthority> authority;
+    boost::asio::steady_timer unload_timer;
+    bool timer_armed = false;
+    // Guarded by DocumentHost::mu_:
+    std::size_t users = 0;
+  };
+  // f gets the authority, or nullptr and an error code (unknown_document, storage_failed).
+  using Task = std::function<void(DocumentAuthority*, std::string_view error)>;
+
+  DocumentHost(boost::asio::io_context& ioc, storage::Store& store, AuthorityOptions options,
+               Metrics& metrics, std::chrono::milliseconds unload_after);
+
+  std::shared_ptr<Entry> acquire(storage::DocumentId id);
+  void release(const std::shared_ptr<Entry>& e);
+  // Runs f on the document's strand, loading the document first if it is not in memory.
+  void run(const std::shared_ptr<Entry>& e, Task f);
+  // Drops every entry (shutdown).
+  void clear();
+
+ private:
+  void arm_unload(const std::shared_ptr<Entry>& e);  // REQUIRES: on e's strand
+
+  boost::asio::io_context& ioc_;
+  storage::Store& store_;
+  const AuthorityOptions options_;
+  Metrics& metrics_;
+  const std::chrono::milliseconds unload_after_;
+  std::mutex mu_;
+  std::map<storage::DocumentId, std::shared_ptr<Entry>> entries_;  // GUARDED_BY(mu_)
+};
+
+}  // namespace jointly::server

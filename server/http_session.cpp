@@ -1,0 +1,222 @@
+// An HTTP session: see server/http_session.hpp.
+#include "server/http_session.hpp"
+
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+
+#include <chrono>
+#include <optional>
+
+#include "server/http_api.hpp"
+#include "server/log.hpp"
+#include "server/static_files.hpp"
+#include "server/websocket_session.hpp"
+
+namespace jointly::server {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace {
+
+constexpr std::uint32_t kMaxHeaderBytes = 8 * 1024;
+
+template <class Body>
+void common_headers(http::response<Body>& res) {
+  res.set(http::field::server, "jointly/0.1.0");
+  res.set("X-Content-Type-Options", "nosniff");
+  res.set("Content-Security-Policy", kContentSecurityPolicy);
+  res.set("Referrer-Policy", "no-referrer");
+}
+
+}  // namespace
+
+class http_session : public std::enable_shared_from_this<http_session> {
+ public:
+  http_session(tcp::socket&& socket, std::shared_ptr<ServerState> state)
+      : stream_(std::move(socket)),
+        state_(std::move(state)),
+        slot_(std::make_unique<ConnectionSlot>(state_)) {
+    state_->metrics.http_connections.add(1);
+  }
+  ~http_session() { state_->metrics.http_connections.sub(1); }
+
+  void run() {
+    net::dispatch(stream_.get_executor(),
+                  beast::bind_front_handler(&http_session::do_read, shared_from_this()));
+  }
+
+ private:
+  void do_read() {
+    parser_.emplace();
+    parser_->body_limit(state_->config.max_body_bytes);
+    parser_->header_limit(kMaxHeaderBytes);
+    stream_.expires_after(
+        std::chrono::milliseconds(static_cast<long>(state_->config.handshake_timeout_s * 1000)));
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&http_session::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec == http::error::end_of_stream) return do_close();
+    if (ec == http::error::body_limit) {
+      return send_answer(json_error(413, "too_large", "the request body is too large"), false);
+    }
+    if (ec == http::error::header_limit) {
+      return send_answer(json_error(431, "headers_too_large", "the request headers are too large"),
+                         false);
+    }
+    if (ec == beast::error::timeout) {
+      log::debug("http request timed out", {});
+      return do_close();
+    }
+    if (ec) {
+      if (ec.category() == http::make_error_code(http::error::bad_target).category()) {
+        return send_answer(json_error(400, "bad_request", "the request is not valid HTTP"), false);
+      }
+      return do_close();
+    }
+    try {
+      handle();
+    } catch (const std::exception& e) {
+      log::error("handling an HTTP request failed", {{"error", e.what()}});
+      send_answer(json_error(500, "internal", "the server failed; see its log"), false);
+    }
+  }
+
+  void handle() {
+    auto& req = parser_->get();
+    const bool keep_alive = req.keep_alive();
+    if (slot_->count_at_accept() > state_->config.max_connections) {
+      return send_answer(json_error(503, "too_many_connections",
+                                    "the server has too many open connections; try again later"),
+                         false);
+    }
+    if (state_->stopping) {
+      return send_answer(json_error(503, "shutting_down", "the server is shutting down"), false);
+    }
+    const std::string_view target(req.target().data(), req.target().size());
+    const std::string_view path = target.substr(0, target.find('?'));
+    if (path == "/ws") {
+      if (!beast::websocket::is_upgrade(req)) {
+        return send_answer(json_error(400, "not_websocket", "/ws takes a WebSocket upgrade"),
+                           keep_alive);
+      }
+      const auto origin = req[http::field::origin];
+      const auto host = req[http::field::host];
+      if (!origin_allowed(std::string_view(origin.data(), origin.size()),
+                          std::string_view(host.data(), host.size()),
+                          state_->config.allowed_origins)) {
+        log::info("websocket origin refused", {});
+        return send_answer(json_error(403, "origin_not_allowed",
+                                      "this page's origin may not open a connection here"),
+                           false);
+      }
+      stream_.expires_never();
+      start_websocket_session(stream_.release_socket(), parser_->release(), state_,
+                              std::move(slot_));
+      return;
+    }
+    const std::string method(req.method_string());
+    const auto ct = req[http::field::content_type];
+    auto api = route_api(state_->store, state_->metrics, method, target,
+                         std::string_view(ct.data(), ct.size()), req.body());
+    if (api) {
+      if (req.method() == http::verb::head) api->body.clear();
+      return send_answer(std::move(*api), keep_alive);
+    }
+    serve_static(req.method(), target, keep_alive);
+  }
+
+  void serve_static(http::verb method, std::string_view target, bool keep_alive) {
+    if (method != http::verb::get && method != http::verb::head) {
+      return send_answer(json_error(405, "method_not_allowed", "only GET and HEAD serve files"),
+                         keep_alive);
+    }
+    auto rel = resolve_static_target(target);
+    if (!rel) {
+      return send_answer(json_error(400, "bad_path", rel.error().message), keep_alive);
+    }
+    auto file = locate_static_file(state_->config.static_dir, *rel);
+    if (!file) {
+      if (*rel == "index.html") {
+        return send_answer(json_error(404, "client_not_built",
+                                      "the browser client is not built yet: build client-web "
+                                      "(see README.md) or point --static at its dist folder"),
+                           keep_alive);
+      }
+      return send_answer(json_error(404, "not_found", "no such file"), keep_alive);
+    }
+    beast::error_code ec;
+    http::file_body::value_type body;
+    body.open(file->c_str(), beast::file_mode::scan, ec);
+    if (ec) return send_answer(json_error(404, "not_found", "no such file"), keep_alive);
+    const auto size = body.size();
+    const auto type = mime_type(*file);
+    if (method == http::verb::head) {
+      auto res = std::make_shared<http::response<http::empty_body>>(http::status::ok, 11);
+      common_headers(*res);
+      res->set(http::field::content_type, type);
+      res->content_length(size);
+      res->keep_alive(keep_alive);
+      return write(res);
+    }
+    auto res = std::make_shared<http::response<http::file_body>>(
+        std::piecewise_construct, std::make_tuple(std::move(body)),
+        std::make_tuple(http::status::ok, 11));
+    common_headers(*res);
+    res->set(http::field::content_type, type);
+    res->set(http::field::cache_control, "no-cache");
+    res->content_length(size);
+    res->keep_alive(keep_alive);
+    write(res);
+  }
+
+  void send_answer(HttpAnswer a, bool keep_alive) {
+    auto res = std::make_shared<http::response<http::string_body>>(
+        static_cast<http::status>(a.status), 11);
+    common_headers(*res);
+    res->set(http::field::content_type, a.content_type);
+    res->set(http::field::cache_control, "no-store");
+    for (auto& [k, v] : a.headers) res->set(k, v);
+    res->body() = std::move(a.body);
+    res->prepare_payload();
+    res->keep_alive(keep_alive);
+    write(res);
+  }
+
+  template <class Response>
+  void write(std::shared_ptr<Response> res) {
+    const bool close = !res->keep_alive();
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res, close](beast::error_code ec, std::size_t) {
+                        self->on_write(close, ec);
+                      });
+  }
+
+  void on_write(bool close, beast::error_code ec) {
+    if (ec) return do_close();
+    if (close) return do_close();
+    do_read();
+  }
+
+  void do_close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::shared_ptr<ServerState> state_;
+  std::unique_ptr<ConnectionSlot> slot_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+};
+
+void start_http_session(tcp::socket socket, std::shared_ptr<ServerState> state) {
+  std::make_shared<http_session>(std::move(socket), std::move(state))->run();
+}
+
+}  // namespace jointly::server

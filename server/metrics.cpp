@@ -1,0 +1,119 @@
+// Metrics and their Prometheus text rendering: see server/metrics.hpp.
+#include "server/metrics.hpp"
+
+#include <cstdio>
+
+namespace jointly::server {
+namespace {
+
+void header(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
+  out.append("# HELP ").append(name).append(" ").append(help).append("\n");
+  out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+}
+
+std::string number(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
+}
+
+// A label value escaped as the text format asks: backslash, double quote and newline.
+std::string escape_label(std::string_view v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (c == '\n') {
+      out.append("\\n");
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+void simple(std::string& out, std::string_view name, std::string_view type, std::string_view help,
+            std::string value) {
+  header(out, name, type, help);
+  out.append(name).append(" ").append(value).append("\n");
+}
+
+}  // namespace
+
+void Histogram::observe_ns(std::uint64_t ns) {
+  const double s = static_cast<double>(ns) / 1e9;
+  for (std::size_t i = 0; i < kBounds.size(); ++i) {
+    if (s <= kBounds[i]) {
+      buckets_[i].fetch_add(1, std::memory_order_relaxed);
+      break;
+    }
+  }
+  count_.fetch_add(1, std::memory_order_relaxed);
+  sum_ns_.fetch_add(ns, std::memory_order_relaxed);
+}
+
+void Histogram::render(std::string& out, std::string_view name, std::string_view help) const {
+  header(out, name, "histogram", help);
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < kBounds.size(); ++i) {
+    cumulative += buckets_[i].load(std::memory_order_relaxed);
+    out.append(name).append("_bucket{le=\"").append(number(kBounds[i])).append("\"} ");
+    out.append(std::to_string(cumulative)).append("\n");
+  }
+  const std::uint64_t n = count_.load(std::memory_order_relaxed);
+  out.append(name).append("_bucket{le=\"+Inf\"} ").append(std::to_string(n)).append("\n");
+  out.append(name).append("_sum ");
+  out.append(number(static_cast<double>(sum_ns_.load(std::memory_order_relaxed)) / 1e9));
+  out.append("\n");
+  out.append(name).append("_count ").append(std::to_string(n)).append("\n");
+}
+
+void LabelledCounter::inc(std::string_view label) {
+  std::lock_guard lock(mu_);
+  auto it = values_.find(label);
+  if (it == values_.end()) it = values_.emplace(std::string(label), 0).first;
+  ++it->second;
+}
+
+std::uint64_t LabelledCounter::value(std::string_view label) const {
+  std::lock_guard lock(mu_);
+  const auto it = values_.find(label);
+  return it == values_.end() ? 0 : it->second;
+}
+
+void LabelledCounter::render(std::string& out, std::string_view name, std::string_view label_name,
+                             std::string_view help) const {
+  header(out, name, "counter", help);
+  std::lock_guard lock(mu_);
+  for (const auto& [label, v] : values_) {
+    out.append(name).append("{").append(label_name).append("=\"").append(escape_label(label));
+    out.append("\"} ").append(std::to_string(v)).append("\n");
+  }
+}
+
+std::string Metrics::render() const {
+  std::string out;
+  simple(out, "jointly_connections", "gauge", "Open WebSocket connections.",
+         std::to_string(connections.value()));
+  simple(out, "jointly_http_connections", "gauge", "Open TCP connections speaking HTTP.",
+         std::to_string(http_connections.value()));
+  simple(out, "jointly_documents_open", "gauge", "Documents loaded in memory.",
+         std::to_string(documents_open.value()));
+  simple(out, "jointly_ops_applied_total", "counter", "Revisions applied and made durable.",
+         std::to_string(ops_applied.value()));
+  op_latency.render(out, "jointly_op_latency_seconds",
+                    "From a submit reaching its document to its ack being queued.");
+  fsync_latency.render(out, "jointly_fsync_latency_seconds",
+                       "From a revision queued to storage to it being durable.");
+  simple(out, "jointly_outbound_queue_bytes", "gauge",
+         "Bytes queued for sending, all connections together.",
+         std::to_string(outbound_queue_bytes.value()));
+  rejected.render(out, "jointly_rejected_messages_total", "code",
+                  "Client messages answered with an error, by error code.");
+  closed.render(out, "jointly_closed_connections_total", "code",
+                "WebSocket connections closed by the server, by close code.");
+  return out;
+}
+
+}  // namespace jointly::server

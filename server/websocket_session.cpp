@@ -1,0 +1,443 @@
+// A WebSocket session: see server/websocket_session.hpp.
+#include "server/websocket_session.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include <chrono>
+#include <deque>
+#include <map>
+#include <string>
+
+#include "protocol/messages.hpp"
+#include "server/log.hpp"
+
+namespace jointly::server {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+class websocket_session : public std::enable_shared_from_this<websocket_session>,
+                          public Subscriber {
+ public:
+  websocket_session(tcp::socket&& socket, std::shared_ptr<ServerState> state,
+                    std::unique_ptr<ConnectionSlot> slot)
+      : ws_(std::move(socket)),
+        state_(std::move(state)),
+        slot_(std::move(slot)),
+        id_(state_->next_connection.fetch_add(1)),
+        tokens_(static_cast<double>(state_->config.message_burst)),
+        last_refill_(std::chrono::steady_clock::now()) {
+    state_->metrics.connections.add(1);
+  }
+
+  ~websocket_session() override {
+    state_->metrics.connections.sub(1);
+    state_->metrics.outbound_queue_bytes.sub(static_cast<std::int64_t>(queued_bytes_));
+  }
+
+  void run(http::request<http::string_body> req) {
+    const Config& c = state_->config;
+    beast::get_lowest_layer(ws_).expires_never();  // the websocket timeouts take over
+    websocket::stream_base::timeout t{};
+    t.handshake_timeout =
+        std::chrono::milliseconds(static_cast<long>(c.handshake_timeout_s * 1000));
+    t.idle_timeout = std::chrono::milliseconds(static_cast<long>(c.idle_timeout_s * 1000));
+    t.keep_alive_pings = true;
+    ws_.set_option(t);
+    ws_.read_message_max(c.max_message_bytes);
+    ws_.auto_fragment(false);
+    ws_.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& res) { res.set(http::field::server, "jointly/0.1.0"); }));
+    {
+      std::lock_guard lock(state_->mu);
+      state_->sessions[id_] = weak_from_this();
+    }
+    ws_.async_accept(req,
+                     beast::bind_front_handler(&websocket_session::on_accept, shared_from_this()));
+  }
+
+  // Subscriber: thread-safe, posts onto this session's strand.
+  void send(std::shared_ptr<const std::string> message) override {
+    net::post(ws_.get_executor(), [self = shared_from_this(), m = std::move(message)]() mutable {
+      self->enqueue(std::move(m));
+    });
+  }
+  void close(std::uint16_t code, std::string reason) override {
+    net::post(ws_.get_executor(), [self = shared_from_this(), code, r = std::move(reason)] {
+      self->do_close(code, r);
+    });
+  }
+
+ private:
+  void on_accept(beast::error_code ec) {
+    if (ec) return fail(ec, "accept");
+    log::debug("websocket open", {{"conn", id_}});
+    if (state_->stopping) return do_close(websocket::close_code::going_away, "shutting down");
+    do_read();
+  }
+
+  void do_read() {
+    ws_.async_read(buffer_,
+                   beast::bind_front_handler(&websocket_session::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec) return finish(ec);
+    if (closing_) {  // draining until the close handshake completes
+      buffer_.consume(buffer_.size());
+      return do_read();
+    }
+    if (!ws_.got_text()) {
+      buffer_.consume(buffer_.size());
+      log::info("binary frame; closing", {{"conn", id_}});
+      do_close(websocket::close_code::unknown_data, "binary frames are not accepted");
+      return do_read();
+    }
+    const std::string text = beast::buffers_to_string(buffer_.data());
+    buffer_.consume(buffer_.size());
+    try {
+      if (admit()) handle(text);
+    } catch (const std::exception& e) {
+      log::error("handling a message failed", {{"conn", id_}, {"error", e.what()}});
+      error_to_client(protocol::make_error("internal", "the server failed; see its log"), {});
+    }
+    do_read();
+  }
+
+  // The rate limit: a token bucket of message_burst tokens refilled at messages_per_second.
+  // False: the message is refused (and answered, or the connection closed, here).
+  bool admit() {
+    const Config& c = state_->config;
+    const auto now = std::chrono::steady_clock::now();
+    const double dt = std::chrono::duration<double>(now - last_refill_).count();
+    last_refill_ = now;
+    tokens_ = std::min(static_cast<double>(c.message_burst),
+                       tokens_ + dt * static_cast<double>(c.messages_per_second));
+    if (tokens_ >= 1) {
+      tokens_ -= 1;
+      return true;
+    }
+    if (now - window_start_ > std::chrono::seconds(1)) {
+      window_start_ = now;
+      refused_in_window_ = 0;
+    }
+    if (++refused_in_window_ > c.message_burst) {
+      log::warn("flooding beyond the rate limit; closing", {{"conn", id_}});
+      do_close(websocket::close_code::policy_error, "too many messages");
+      return false;
+    }
+    error_to_client(protocol::make_error("rate_limited",
+                                         "more than " + std::to_string(c.messages_per_second) +
+                                             " messages per second; this one was not processed"),
+                    {});
+    return false;
+  }
+
+  void error_to_client(const protocol::Error& e, const protocol::MessageContext& ctx) {
+    state_->metrics.rejected.inc(e.code);
+    enqueue(std::make_shared<const std::string>(protocol::encode_error(e, ctx)));
+  }
+
+  void handle(const std::string& text) {
+    protocol::MessageContext ctx;
+    auto parsed = protocol::parse_client_message(text, &ctx);
+    if (!parsed) return error_to_client(parsed.error(), ctx);
+    std::visit([&](auto& m) { on_message(m, ctx); }, *parsed);
+  }
+
+  void on_message(protocol::HelloMessage& m, const protocol::MessageContext& ctx) {
+    if (peer_) {
+      return error_to_client(
+          protocol::make_error("duplicate_hello", "hello was already said on this connection"),
+          ctx);
+    }
+    auto p = std::make_shared<Peer>();
+    p->connection = id_;
+    p->client = std::move(m.client);
+    p->name = std::move(m.name);
+    p->institution = std::move(m.institution);
+    peer_ = std::move(p);
+    const Config& c = state_->config;
+    protocol::Limits limits{c.max_message_bytes, c.max_documents_per_connection,
+                            c.messages_per_second, c.message_burst};
+    enqueue(std::make_shared<const std::string>(
+        protocol::encode_welcome(std::to_string(id_), "jointly/0.1.0", limits)));
+  }
+
+  bool need_hello(const protocol::MessageContext& ctx) {
+    if (peer_) return false;
+    error_to_client(protocol::make_error("hello_required", "say hello first"), ctx);
+    return true;
+  }
+
+  // The entry of an open document, or nullptr after answering not_open.
+  std::shared_ptr<DocumentHost::Entry> open_entry(std::uint64_t doc,
+                                                  const protocol::MessageContext& ctx) {
+    auto it = docs_.find(doc);
+    if (it != docs_.end()) return it->second;
+    error_to_client(protocol::make_error("not_open", "document " + std::to_string(doc) +
+                                                         " is not open on this connection"),
+                    ctx);
+    return nullptr;
+  }
+
+  std::shared_ptr<Subscriber> self_subscriber() { return shared_from_this(); }
+
+  // Runs f(authority) on the document's strand; a failed load answers with its error code.
+  template <class F>
+  void on_document(const std::shared_ptr<DocumentHost::Entry>& e,
+                   const protocol::MessageContext& ctx, F f) {
+    state_->host.run(e, [self = shared_from_this(), ctx, f = std::move(f)](
+                            DocumentAuthority* a, std::string_view error) mutable {
+      if (a) return f(*a);
+      const std::string code(error);
+      std::string message = code == "unknown_document" ? "there is no such document"
+                                                       : "the document cannot be read now";
+      self->state_->metrics.rejected.inc(code);
+      self->send(std::make_shared<const std::string>(
+          protocol::encode_error(protocol::make_error(code, message), ctx)));
+    });
+  }
+
+  void on_message(protocol::OpenMessage& m, const protocol::MessageContext& ctx) {
+    if (need_hello(ctx)) return;
+    auto it = docs_.find(m.doc);
+    std::shared_ptr<DocumentHost::Entry> e;
+    if (it != docs_.end()) {
+      e = it->second;
+    } else {
+      if (docs_.size() >= state_->config.max_documents_per_connection) {
+        return error_to_client(
+            protocol::make_error("too_many_documents", "this connection already has " +
+                                                           std::to_string(docs_.size()) +
+                                                           " documents open, the most it may"),
+            ctx);
+      }
+      e = state_->host.acquire(m.doc);
+      docs_[m.doc] = e;
+    }
+    auto peer = peer_;
+    auto rev = m.rev;
+    auto self = shared_from_this();
+    state_->host.run(e, [self, peer, rev, e, ctx](DocumentAuthority* a, std::string_view error) {
+      if (a) return a->open(*peer, self, rev);
+      const std::string code(error);
+      self->state_->metrics.rejected.inc(code);
+      self->send(std::make_shared<const std::string>(protocol::encode_error(
+          protocol::make_error(code, code == "unknown_document"
+                                         ? "there is no such document"
+                                         : "the document cannot be read now"),
+          ctx)));
+      net::post(self->ws_.get_executor(), [self, e] { self->forget(e); });
+    });
+  }
+
+  // Drops a document whose load failed (on the session's strand).
+  void forget(const std::shared_ptr<DocumentHost::Entry>& e) {
+    auto it = docs_.find(e->id);
+    if (it == docs_.end() || it->second != e) return;
+    docs_.erase(it);
+    state_->host.release(e);
+  }
+
+  void on_message(protocol::SubmitMessage& m, const protocol::MessageContext& ctx) {
+    if (need_hello(ctx)) return;
+    if (m.client != peer_->client) {
+      return error_to_client(
+          protocol::make_error("client_mismatch",
+                               "\"client\" is not the client id this connection said hello with"),
+          ctx);
+    }
+    auto e = open_entry(m.doc, ctx);
+    if (!e) return;
+    auto peer = peer_;
+    auto self = self_subscriber();
+    on_document(e, ctx, [peer, self, m = std::move(m)](DocumentAuthority& a) mutable {
+      a.submit(*peer, self, std::move(m));
+    });
+  }
+
+  void on_message(protocol::PresenceMessage& m, const protocol::MessageContext& ctx) {
+    if (need_hello(ctx)) return;
+    auto e = open_entry(m.doc, ctx);
+    if (!e) return;
+    auto peer = peer_;
+    auto self = self_subscriber();
+    on_document(e, ctx, [peer, self, m](DocumentAuthority& a) { a.presence(*peer, self, m); });
+  }
+
+  void on_message(protocol::LeaveMessage& m, const protocol::MessageContext& ctx) {
+    if (need_hello(ctx)) return;
+    auto e = open_entry(m.doc, ctx);
+    if (!e) return;
+    docs_.erase(m.doc);
+    const std::uint64_t conn = id_;
+    state_->host.run(e, [conn](DocumentAuthority* a, std::string_view) {
+      if (a) a->leave(conn);
+    });
+    state_->host.release(e);
+    enqueue(std::make_shared<const std::string>(protocol::encode_left(m.doc)));
+  }
+
+  // ---- Writing ------------------------------------------------------------------------------
+
+  void enqueue(std::shared_ptr<const std::string> m) {
+    if (closing_ || finished_) return;
+    const std::size_t n = m->size();
+    if (!queue_.empty() && queued_bytes_ + n > state_->config.max_outbound_bytes) {
+      // A slow consumer: never buffered without bound. Its socket is not draining, so no close
+      // frame could get through either: drop the connection.
+      log::warn("slow consumer; closing",
+                {{"conn", id_}, {"queued_bytes", queued_bytes_}, {"messages", queue_.size()}});
+      state_->metrics.closed.inc("1008");
+      closing_ = true;
+      beast::error_code ignored;
+      beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+      beast::get_lowest_layer(ws_).close();
+      return;
+    }
+    queued_bytes_ += n;
+    state_->metrics.outbound_queue_bytes.add(static_cast<std::int64_t>(n));
+    queue_.push_back(std::move(m));
+    if (queue_.size() == 1 && !writing_) do_write();
+  }
+
+  void do_write() {
+    writing_ = true;
+    ws_.text(true);
+    ws_.async_write(net::buffer(*queue_.front()),
+                    beast::bind_front_handler(&websocket_session::on_write, shared_from_this()));
+  }
+
+  void on_write(beast::error_code ec, std::size_t) {
+    writing_ = false;
+    if (!queue_.empty()) {
+      const std::size_t n = queue_.front()->size();
+      queued_bytes_ -= n;
+      state_->metrics.outbound_queue_bytes.sub(static_cast<std::int64_t>(n));
+      queue_.pop_front();
+    }
+    if (ec) return fail(ec, "write");
+    if (pending_close_) {
+      const auto reason = *pending_close_;
+      pending_close_.reset();
+      return start_close(reason);
+    }
+    if (!queue_.empty() && !closing_) do_write();
+  }
+
+  void do_close(std::uint16_t code, const std::string& reason) {
+    if (closing_ || finished_) return;
+    closing_ = true;
+    state_->metrics.closed.inc(std::to_string(code));
+    websocket::close_reason r(static_cast<websocket::close_code>(code), reason);
+    // Drop what is queued but not being written; the close frame goes after the current write.
+    while (queue_.size() > (writing_ ? 1 : 0)) {
+      const std::size_t n = queue_.back()->size();
+      queued_bytes_ -= n;
+      state_->metrics.outbound_queue_bytes.sub(static_cast<std::int64_t>(n));
+      queue_.pop_back();
+    }
+    if (writing_) {
+      pending_close_ = r;
+    } else {
+      start_close(r);
+    }
+  }
+
+  void start_close(const websocket::close_reason& r) {
+    ws_.async_close(r, [self = shared_from_this()](beast::error_code ec) {
+      if (ec) self->fail(ec, "close");
+    });
+  }
+
+  // ---- Ending -------------------------------------------------------------------------------
+
+  void fail(beast::error_code ec, const char* what) {
+    // Quiet on the normal ends of a connection.
+    if (ec == net::error::operation_aborted || ec == websocket::error::closed ||
+        ec == net::error::eof || ec == net::error::connection_reset ||
+        ec == beast::error::timeout) {
+      return;
+    }
+    log::debug("websocket error", {{"conn", id_}, {"op", what}, {"error", ec.message()}});
+  }
+
+  // The read loop ended: the connection is over. Leave every document.
+  void finish(beast::error_code ec) {
+    if (finished_) return;
+    finished_ = true;
+    if (ec == websocket::error::message_too_big) {
+      state_->metrics.closed.inc("1009");
+      log::info("message too big; closed", {{"conn", id_}});
+    } else if (ec == beast::error::timeout) {
+      log::info("websocket timed out", {{"conn", id_}});
+    } else {
+      fail(ec, "read");
+    }
+    const std::uint64_t conn = id_;
+    for (auto& [doc, e] : docs_) {
+      state_->host.run(e, [conn](DocumentAuthority* a, std::string_view) {
+        if (a) a->leave(conn);
+      });
+      state_->host.release(e);
+    }
+    docs_.clear();
+    {
+      std::lock_guard lock(state_->mu);
+      state_->sessions.erase(id_);
+    }
+    log::debug("websocket closed", {{"conn", id_}});
+  }
+
+ public:
+  void shutdown() {
+    net::post(ws_.get_executor(), [self = shared_from_this()] {
+      if (!self->finished_) self->do_close(websocket::close_code::going_away, "server shutdown");
+    });
+  }
+
+ private:
+  websocket::stream<beast::tcp_stream> ws_;
+  beast::flat_buffer buffer_;
+  std::shared_ptr<ServerState> state_;
+  std::unique_ptr<ConnectionSlot> slot_;
+  const std::uint64_t id_;
+  std::shared_ptr<const Peer> peer_;
+  std::map<std::uint64_t, std::shared_ptr<DocumentHost::Entry>> docs_;
+  std::deque<std::shared_ptr<const std::string>> queue_;
+  std::size_t queued_bytes_ = 0;
+  bool writing_ = false;
+  bool closing_ = false;
+  bool finished_ = false;
+  std::optional<websocket::close_reason> pending_close_;
+  double tokens_;
+  std::chrono::steady_clock::time_point last_refill_;
+  std::chrono::steady_clock::time_point window_start_{};
+  std::uint64_t refused_in_window_ = 0;
+};
+
+void start_websocket_session(tcp::socket socket, http::request<http::string_body> req,
+                             std::shared_ptr<ServerState> state,
+                             std::unique_ptr<ConnectionSlot> slot) {
+  std::make_shared<websocket_session>(std::move(socket), std::move(state), std::move(slot))
+      ->run(std::move(req));
+}
+
+void shutdown_websocket_sessions(ServerState& state) {
+  std::vector<std::shared_ptr<websocket_session>> sessions;
+  {
+    std::lock_guard lock(state.mu);
+    for (auto& [id, w] : state.sessions) {
+      if (auto s = w.lock()) sessions.push_back(std::move(s));
+    }
+  }
+  for (auto& s : sessions) s->shutdown();
+}
+
+}  // namespace jointly::server
