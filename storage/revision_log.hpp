@@ -147,6 +147,13 @@ class RevisionLog {
   Status checkpoint(const std::string& to_dir);
   // Writes the memtables to table files and compacts everything (benchmarks, tests).
   Status compact();
+  // Bytes on disk per column family (table files only; the WAL and memtables not counted).
+  struct FamilySize {
+    std::string name;
+    std::uint64_t bytes = 0;
+    std::uint64_t entries = 0;
+  };
+  std::vector<FamilySize> family_sizes() const;
 
   struct Impl;  // storage/revision_log.cpp
 

@@ -47,8 +47,9 @@ class RandomEditor {
     if (live.empty() || (dice < 3 && live.size() < 12)) {
       std::string last = live.empty() ? "" : live.back()->position;
       auto pos = protocol::position_between(last, "");
-      return add_section("s" + std::to_string(next_id_++), pos.ok() ? *pos : "V",
-                         "Section " + std::to_string(next_id_), "");
+      const int n = next_id_++;
+      return add_section("s" + std::to_string(n), pos.ok() ? *pos : "V",
+                         "Section " + std::to_string(n), "");
     }
     const protocol::Section& s = *live[pick(static_cast<int>(live.size()))];
     protocol::DocOp op;
