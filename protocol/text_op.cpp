@@ -638,4 +638,22 @@ Result<TextOp> make_invertible(const TextOp& op, const Rope& doc) {
   return out;
 }
 
+TextOp strip_invertible(const TextOp& op) {
+  TextOp out;
+  for (const TextComponent& c : op.components()) {
+    switch (c.kind) {
+      case Kind::skip:
+        out.skip(c.n);
+        break;
+      case Kind::insert:
+        out.insert(c.text, c.n);
+        break;
+      case Kind::del:
+        out.del(c.n);
+        break;
+    }
+  }
+  return out;
+}
+
 }  // namespace jointly::protocol

@@ -112,7 +112,11 @@ Result<TextOp> compose(const TextOp& a, const TextOp& b);
 std::size_t transform_position(std::size_t pos, const TextOp& op);
 // The op that undoes op. Error not_invertible when a delete lacks its text.
 Result<TextOp> invert(const TextOp& op);
-// op with every {"d": N} replaced by the text it deletes from doc. Error out_of_range.
+// op with every {"d": N} replaced by the text it deletes from doc. Deletes that carry a text
+// keep it, unchecked (as in ot-text-unicode). Error out_of_range.
 Result<TextOp> make_invertible(const TextOp& op, const Rope& doc);
+// op with every delete's text dropped ({"d": "abc"} becomes {"d": 3}); ot-text-unicode's
+// stripInvertible. make_invertible(strip_invertible(op), doc) takes every deleted text from doc.
+TextOp strip_invertible(const TextOp& op);
 
 }  // namespace jointly::protocol

@@ -149,6 +149,7 @@ TEST(TextOpProperties, TheInverseOfAnInvertibleOpUndoesIt) {
     Result<TextOp> full = make_invertible(a, Rope(d));
     ASSERT_TRUE(full.ok()) << "seed " << seed;
     ASSERT_EQ(applied(d, *full), applied(d, a)) << "seed " << seed;
+    ASSERT_EQ(strip_invertible(*full), a) << "seed " << seed;
     Result<TextOp> inv = invert(*full);
     ASSERT_TRUE(inv.ok()) << "seed " << seed;
     ASSERT_EQ(applied(applied(d, a), *inv), d) << "seed " << seed << " a=" << to_json(a).dump();

@@ -368,6 +368,17 @@ TEST(TextOpMakeInvertible, FillsInTheDeletedTextFromTheDocument) {
   EXPECT_TRUE(full->invertible());
 }
 
+TEST(TextOpMakeInvertible, TakesTheDeletedTextFromTheDocumentOnceTheOpsOwnIsStripped) {
+  const TextOp claimed = op(R"([1, {"d": "wrong"}, "x"])");
+  const TextOp stripped = strip_invertible(claimed);
+  EXPECT_EQ(dump(stripped), R"([1,{"d":5},"x"])");
+  EXPECT_FALSE(stripped.invertible());
+  // The op's own delete text is kept unchecked; stripped first, the document's text is used.
+  EXPECT_EQ(dump(*make_invertible(claimed, Rope("a\u00e9crit!"))), R"([1,{"d":"wrong"},"x"])");
+  EXPECT_EQ(dump(*make_invertible(stripped, Rope("a\u00e9crit!"))),
+            json::parse(R"([1,{"d":"\u00e9crit"},"x"])").dump());
+}
+
 TEST(TextOpMakeInvertible, RejectsAnOpLongerThanTheDocument) {
   Result<TextOp> r = make_invertible(op(R"([2, {"d": 5}])"), Rope("short"));
   ASSERT_FALSE(r.ok());
