@@ -1,0 +1,67 @@
+// Flags and their JOINTLY_* environment variables.
+#include "server/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace jointly::server {
+namespace {
+
+ConfigParse parse(std::vector<const char*> args, std::map<std::string, std::string> env = {}) {
+  args.insert(args.begin(), "jointly-server");
+  return parse_config(static_cast<int>(args.size()), args.data(),
+                      [&](const char* n) -> const char* {
+                        auto it = env.find(n);
+                        return it == env.end() ? nullptr : it->second.c_str();
+                      });
+}
+
+TEST(Config, DefaultsAreTheDocumentedOnes) {
+  auto p = parse({});
+  ASSERT_TRUE(p.ok) << p.error;
+  EXPECT_EQ(p.config.listen_host, "127.0.0.1");
+  EXPECT_EQ(p.config.listen_port, 8080);
+  EXPECT_EQ(p.config.data_dir, "./data");
+  EXPECT_EQ(p.config.static_dir, "client-web/dist");
+  EXPECT_EQ(p.config.durability, storage::Durability::sync);
+  EXPECT_EQ(p.config.max_message_bytes, 262144u);
+  EXPECT_TRUE(p.config.allowed_origins.empty());
+}
+
+TEST(Config, FlagsAndEnvironmentWithTheCommandLineWinning) {
+  auto p = parse({"--listen", "[::1]:9000", "--allowed-origin", "https://a", "--allowed-origin",
+                  "https://b", "--durability=none", "--max-message-bytes", "4096"},
+                 {{"JOINTLY_LISTEN", "0.0.0.0:1"},
+                  {"JOINTLY_DATA", "/srv/jointly"},
+                  {"JOINTLY_MESSAGES_PER_SECOND", "7"},
+                  {"JOINTLY_DEMO", "1"}});
+  ASSERT_TRUE(p.ok) << p.error;
+  EXPECT_EQ(p.config.listen_host, "::1");
+  EXPECT_EQ(p.config.listen_port, 9000);
+  EXPECT_EQ(p.config.allowed_origins, (std::vector<std::string>{"https://a", "https://b"}));
+  EXPECT_EQ(p.config.durability, storage::Durability::none);
+  EXPECT_EQ(p.config.max_message_bytes, 4096u);
+  EXPECT_EQ(p.config.data_dir, "/srv/jointly");
+  EXPECT_EQ(p.config.messages_per_second, 7u);
+  EXPECT_TRUE(p.config.demo);
+  auto e = parse({}, {{"JOINTLY_ALLOWED_ORIGIN", "https://a, https://b"}});
+  ASSERT_TRUE(e.ok) << e.error;
+  EXPECT_EQ(e.config.allowed_origins, (std::vector<std::string>{"https://a", "https://b"}));
+}
+
+TEST(Config, BadValuesAreRefusedWithAReason) {
+  EXPECT_FALSE(parse({"--listen", "nowhere"}).ok);
+  EXPECT_FALSE(parse({"--listen", "h:99999"}).ok);
+  EXPECT_FALSE(parse({"--durability", "maybe"}).ok);
+  EXPECT_FALSE(parse({"--threads", "0"}).ok);
+  EXPECT_FALSE(parse({"--max-message-bytes", "x"}).ok);
+  EXPECT_FALSE(parse({"--no-such-flag"}).ok);
+  EXPECT_FALSE(parse({}, {{"JOINTLY_THREADS", "many"}}).ok);
+  EXPECT_TRUE(parse({"--help"}).help);
+}
+
+}  // namespace
+}  // namespace jointly::server

@@ -1,0 +1,380 @@
+// The document authority without sockets: transform against history (memory and storage),
+// dedupe (also after a reload), the revision window, locks, size limits, presence, and that
+// acks and broadcasts wait for durability.
+#include "server/document_authority.hpp"
+
+#include <gtest/gtest.h>
+
+#include "storage/fault_injection.hpp"
+#include "storage/store.hpp"
+#include "tests/server/harness.hpp"
+#include "tests/storage/temp_dir.hpp"
+
+namespace jointly::server {
+namespace {
+
+using testing::json;
+using testing::make_peer;
+using testing::ManualExecutor;
+using testing::RecordingSubscriber;
+using testing::submit;
+
+// A store holding one document with sections "a" (body "hello") and "b" (body "world").
+class AuthorityTest : public ::testing::Test {
+ protected:
+  void SetUp() override { open_store(); }
+
+  void open_store(std::shared_ptr<storage::FaultInjection> faults = nullptr) {
+    storage::Options o;
+    o.durability = storage::Durability::flush;
+    o.snapshot_interval = 4;
+    o.fault_injection = std::move(faults);
+    auto s = storage::Store::open(dir_.sub("data"), o);
+    ASSERT_TRUE(s.ok()) << s.status().to_string();
+    store_ = std::move(*s);
+    if (doc_id_ == 0) {
+      protocol::Document initial;
+      ASSERT_TRUE(protocol::apply(
+          initial, testing::op(json::parse(R"([{"add":"a","pos":"V","title":"A","body":"hello"},
+                                              {"add":"b","pos":"k","title":"B","body":"world"}])"))));
+      auto id = store_->create_document("Course", initial);
+      ASSERT_TRUE(id.ok());
+      doc_id_ = *id;
+    }
+  }
+
+  std::shared_ptr<DocumentAuthority> load(AuthorityOptions options = {}) {
+    auto a = DocumentAuthority::load(*store_, doc_id_, options, exec_.post(), metrics_);
+    EXPECT_TRUE(a.ok()) << a.status().to_string();
+    return a.ok() ? *a : nullptr;
+  }
+
+  // Opens the document for a new subscriber on connection conn.
+  std::shared_ptr<RecordingSubscriber> join(DocumentAuthority& a, std::uint64_t conn,
+                                            const std::string& client,
+                                            std::optional<std::uint64_t> rev = std::nullopt) {
+    auto s = std::make_shared<RecordingSubscriber>();
+    a.open(make_peer(conn, client), s, rev);
+    return s;
+  }
+
+  // Runs completions until the subscriber has n messages of this type.
+  void wait_for(RecordingSubscriber& s, const std::string& type, std::size_t n = 1) {
+    ASSERT_TRUE(exec_.run_until([&] { return s.count(type) >= n; }))
+        << "no " << type << " arrived; got " << json(s.messages()).dump();
+  }
+
+  storage::testing::TempDir dir_;
+  std::unique_ptr<storage::Store> store_;
+  storage::DocumentId doc_id_ = 0;
+  ManualExecutor exec_;
+  Metrics metrics_;
+};
+
+TEST_F(AuthorityTest, OpenWithoutRevSendsTheSnapshot) {
+  auto a = load();
+  auto s = join(*a, 1, "c1");
+  auto snap = s->last("snapshot");
+  ASSERT_TRUE(snap);
+  EXPECT_EQ((*snap)["rev"], 0);
+  EXPECT_EQ((*snap)["title"], "Course");
+  EXPECT_EQ((*snap)["snapshot"]["sections"].size(), 2u);
+  EXPECT_TRUE((*snap)["presence"].empty());
+}
+
+TEST_F(AuthorityTest, AckAndBroadcastWaitUntilTheRevisionIsDurable) {
+  auto a = load();
+  auto alice = join(*a, 1, "alice");
+  auto bob = join(*a, 2, "bob");
+  a->submit(
+      make_peer(1, "alice"), alice,
+      submit(doc_id_, 0, "alice", 1, json::parse(R"([{"edit":"a","f":"body","op":[5,"!"]}])")));
+  // Applied in memory, queued to storage, but nobody has been told.
+  EXPECT_EQ(a->head(), 1u);
+  EXPECT_EQ(alice->count("ack"), 0u);
+  EXPECT_EQ(bob->count("op"), 0u);
+  wait_for(*alice, "ack");
+  // By the time the ack exists, storage has the revision.
+  auto stored = store_->revision(doc_id_, 1);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->info.client_id, "alice");
+  EXPECT_EQ(*alice->last("ack"), json::parse(R"({"type":"ack","doc":1,"seq":1,"rev":1})"));
+  wait_for(*bob, "op");
+  auto op = *bob->last("op");
+  EXPECT_EQ(op["rev"], 1);
+  EXPECT_EQ(op["author"], "Ana");
+  EXPECT_EQ(op["institution"], "Uni Graz");
+  EXPECT_EQ(op["client"], "alice");
+  EXPECT_EQ(op["seq"], 1);
+  EXPECT_EQ(op["op"], json::parse(R"([{"edit":"a","f":"body","op":[5,"!"]}])"));
+  EXPECT_EQ(alice->count("op"), 0u) << "the sender gets the ack, not the op";
+  EXPECT_EQ(a->durable_rev(), 1u);
+  EXPECT_EQ(metrics_.ops_applied.value(), 1u);
+}
+
+TEST_F(AuthorityTest, ConcurrentEditsAreTransformedAgainstHistory) {
+  auto a = load();
+  auto alice = join(*a, 1, "alice");
+  auto bob = join(*a, 2, "bob");
+  // Both made on revision 0: alice inserts at the start, bob at the end.
+  a->submit(
+      make_peer(1, "alice"), alice,
+      submit(doc_id_, 0, "alice", 1, json::parse(R"([{"edit":"a","f":"body","op":["oh "]}])")));
+  a->submit(make_peer(2, "bob"), bob,
+            submit(doc_id_, 0, "bob", 1, json::parse(R"([{"edit":"a","f":"body","op":[5,"!"]}])")));
+  wait_for(*bob, "ack");
+  EXPECT_EQ(testing::body_of(a->document(), "a"), "oh hello!");
+  // Alice receives bob's op as applied: after her insert.
+  wait_for(*alice, "op");
+  EXPECT_EQ((*alice->last("op"))["op"], json::parse(R"([{"edit":"a","f":"body","op":[8,"!"]}])"));
+  EXPECT_EQ((*bob->last("ack"))["rev"], 2);
+}
+
+TEST_F(AuthorityTest, SameSpotInsertsPutTheSubmittedOpLeft) {
+  auto a = load();
+  auto alice = join(*a, 1, "alice");
+  auto bob = join(*a, 2, "bob");
+  a->submit(
+      make_peer(1, "alice"), alice,
+      submit(doc_id_, 0, "alice", 1, json::parse(R"([{"edit":"a","f":"body","op":[5,"X"]}])")));
+  a->submit(make_peer(2, "bob"), bob,
+            submit(doc_id_, 0, "bob", 1, json::parse(R"([{"edit":"a","f":"body","op":[5,"Y"]}])")));
+  wait_for(*bob, "ack");
+  // transform(bob, alice, left): bob's insert goes first at the shared spot.
+  EXPECT_EQ(testing::body_of(a->document(), "a"), "helloYX");
+}
+
+TEST_F(AuthorityTest, TransformReadsRevisionsOlderThanTheTailFromStorage) {
+  AuthorityOptions o;
+  o.history_tail = 2;
+  auto a = load(o);
+  auto alice = join(*a, 1, "alice");
+  for (int i = 1; i <= 6; ++i) {
+    a->submit(
+        make_peer(1, "alice"), alice,
+        submit(doc_id_, i - 1, "alice", i, json::parse(R"([{"edit":"b","f":"body","op":["x"]}])")));
+    wait_for(*alice, "ack", i);
+  }
+  auto bob = join(*a, 2, "bob");
+  // Bob edits section b as of revision 0: after "world", which is now after six x's.
+  a->submit(make_peer(2, "bob"), bob,
+            submit(doc_id_, 0, "bob", 1, json::parse(R"([{"edit":"b","f":"body","op":[5,"!"]}])")));
+  wait_for(*bob, "ack");
+  EXPECT_EQ(testing::body_of(a->document(), "b"), "xxxxxxworld!");
+  EXPECT_EQ((*bob->last("ack"))["rev"], 7);
+}
+
+TEST_F(AuthorityTest, ResubmissionGetsTheOriginalAck) {
+  auto a = load();
+  auto alice = join(*a, 1, "alice");
+  const json edit = json::parse(R"([{"edit":"a","f":"body","op":["A"]}])");
+  a->submit(make_peer(1, "alice"), alice, submit(doc_id_, 0, "alice", 7, edit));
+  // Resubmitted before the first is durable: answered once it is, with the same revision.
+  a->submit(make_peer(1, "alice"), alice, submit(doc_id_, 0, "alice", 7, edit));
+  wait_for(*alice, "ack", 2);
+  auto acks = alice->of_type("ack");
+  EXPECT_EQ(acks[0]["rev"], 1);
+  EXPECT_EQ(acks[1]["rev"], 1);
+  EXPECT_EQ(acks[1]["duplicate"], true);
+  // And after it is durable.
+  a->submit(make_peer(1, "alice"), alice, submit(doc_id_, 0, "alice", 7, edit));
+  auto dup = alice->last("ack");
+  ASSERT_EQ(alice->count("ack"), 3u);
+  EXPECT_EQ(*dup, json::parse(R"({"type":"ack","doc":1,"seq":7,"rev":1,"duplicate":true})"));
+  EXPECT_EQ(a->head(), 1u);
+  EXPECT_EQ(testing::body_of(a->document(), "a"), "Ahello");
+}
+
+TEST_F(AuthorityTest, ResubmissionAfterAReloadGetsTheOriginalAckFromStorage) {
+  const json edit = json::parse(R"([{"edit":"a","f":"body","op":["A"]}])");
+  {
+    auto a = load();
+    auto alice = join(*a, 1, "alice");
+    a->submit(make_peer(1, "alice"), alice, submit(doc_id_, 0, "alice", 3, edit));
+    wait_for(*alice, "ack");
+  }
+  // The server restarted: a fresh store and authority.
+  store_.reset();
+  open_store();
+  auto a = load();
+  EXPECT_EQ(a->head(), 1u);
+  auto alice = join(*a, 5, "alice", 0);
+  auto ops = alice->last("ops");
+  ASSERT_TRUE(ops);
+  ASSERT_EQ((*ops)["ops"].size(), 1u);
+  EXPECT_EQ((*ops)["ops"][0]["client"], "alice");
+  EXPECT_EQ((*ops)["ops"][0]["seq"], 3);
+  a->submit(make_peer(5, "alice"), alice, submit(doc_id_, 0, "alice", 3, edit));
+  EXPECT_EQ(*alice->last("ack"),
+            json::parse(R"({"type":"ack","doc":1,"seq":3,"rev":1,"duplicate":true})"));
+  EXPECT_EQ(a->head(), 1u);
+  EXPECT_EQ(testing::body_of(a->document(), "a"), "Ahello");
+  // Even when the client claims a newer base revision for the same (client, seq).
+  a->submit(make_peer(5, "alice"), alice, submit(doc_id_, 1, "alice", 3, edit));
+  EXPECT_EQ(alice->count("ack"), 2u);
+  EXPECT_EQ(a->head(), 1u);
+}
+
+TEST_F(AuthorityTest, RevisionsNewerThanTheHeadOrOlderThanTheWindowAreRefused) {
+  AuthorityOptions o;
+  o.max_rev_lag = 2;
+  auto a = load(o);
+  auto alice = join(*a, 1, "alice");
+  const json edit = json::parse(R"([{"edit":"a","f":"body","op":["A"]}])");
+  a->submit(make_peer(1, "alice"), alice, submit(doc_id_, 1, "alice", 1, edit));
+  auto err = alice->last("error");
+  ASSERT_TRUE(err);
+  EXPECT_EQ((*err)["code"], "rev_in_future");
+  EXPECT_EQ((*err)["in"], "submit");
+  EXPECT_EQ((*err)["seq"], 1);
+  EXPECT_EQ((*err)["doc"], 1);
+  for (int i = 1; i <= 3; ++i) {
+    a->submit(make_peer(1, "alice"), alice, submit(doc_id_, i - 1, "alice", 10 + i, edit));
+    wait_for(*alice, "ack", i);
+  }
+  a->submit(make_peer(1, "alice"), alice, submit(doc_id_, 0, "alice", 20, edit));
+  EXPECT_EQ((*alice->last("error"))["code"], "rev_too_old");
+  EXPECT_EQ(a->head(), 3u);
+  // open with a rev in the future is refused too; one older than the window gets a snapshot.
+  auto bob = join(*a, 2, "bob", 9);
+  EXPECT_EQ((*bob->last("error"))["code"], "rev_in_future");
+  auto carol = join(*a, 3, "carol", 0);
+  EXPECT_TRUE(carol->last("snapshot"));
+}
+
+TEST_F(AuthorityTest, EditsOfALockedSectionAreRejected) {
+  auto a = load();
+  auto leader = join(*a, 1, "leader");
+  auto partner = join(*a, 2, "partner");
+  a->submit(make_peer(1, "leader"), leader,
+            submit(doc_id_, 0, "leader", 1, json::parse(R"([{"lock":"a"}])")));
+  wait_for(*leader, "ack");
+  // The partner's edit was made before the lock; after transform it lands on a locked section.
+  a->submit(
+      make_peer(2, "partner"), partner,
+      submit(doc_id_, 0, "partner", 1, json::parse(R"([{"edit":"a","f":"body","op":["x"]}])")));
+  auto err = partner->last("error");
+  ASSERT_TRUE(err);
+  EXPECT_EQ((*err)["code"], "section_locked");
+  EXPECT_NE((*err)["message"].get<std::string>().find("a"), std::string::npos);
+  EXPECT_EQ(a->head(), 1u);
+  EXPECT_EQ(testing::body_of(a->document(), "a"), "hello");
+  EXPECT_EQ(metrics_.rejected.value("section_locked"), 1u);
+  // Other document-model errors pass through with their codes.
+  a->submit(
+      make_peer(2, "partner"), partner,
+      submit(doc_id_, 1, "partner", 2, json::parse(R"([{"edit":"zz","f":"body","op":["x"]}])")));
+  EXPECT_EQ((*partner->last("error"))["code"], "unknown_section");
+  a->submit(
+      make_peer(2, "partner"), partner,
+      submit(doc_id_, 1, "partner", 3, json::parse(R"([{"edit":"b","f":"body","op":[99,"x"]}])")));
+  EXPECT_EQ((*partner->last("error"))["code"], "out_of_range");
+}
+
+TEST_F(AuthorityTest, TheDocumentSizeLimitHolds) {
+  AuthorityOptions o;
+  o.max_document_bytes = 20;
+  auto a = load(o);
+  auto alice = join(*a, 1, "alice");
+  a->submit(make_peer(1, "alice"), alice,
+            submit(doc_id_, 0, "alice", 1,
+                   json::parse(R"([{"edit":"a","f":"body","op":["0123456789abc"]}])")));
+  EXPECT_EQ((*alice->last("error"))["code"], "document_too_large");
+  EXPECT_EQ(a->head(), 0u);
+  // Replacing text keeps within the limit even though the insert alone would not fit.
+  a->submit(make_peer(1, "alice"), alice,
+            submit(doc_id_, 0, "alice", 2,
+                   json::parse(R"([{"edit":"a","f":"body","op":[{"d":5},"0123456789"]}])")));
+  wait_for(*alice, "ack");
+  EXPECT_EQ(a->document_bytes(), 17u);  // 12 - 5 + 10
+}
+
+TEST_F(AuthorityTest, SubmitWithoutOpenIsNotOpen) {
+  auto a = load();
+  auto s = std::make_shared<RecordingSubscriber>();
+  a->submit(make_peer(9, "x"), s,
+            submit(doc_id_, 0, "x", 1, json::parse(R"([{"edit":"a","f":"body","op":["A"]}])")));
+  EXPECT_EQ((*s->last("error"))["code"], "not_open");
+  EXPECT_EQ(a->head(), 0u);
+}
+
+TEST_F(AuthorityTest, OpenFromAKnownRevSendsTheMissingRevisions) {
+  auto a = load();
+  auto alice = join(*a, 1, "alice");
+  for (int i = 1; i <= 3; ++i) {
+    a->submit(make_peer(1, "alice"), alice,
+              submit(doc_id_, i == 1 ? 0 : 1, "alice", i,
+                     json::parse(R"([{"edit":"b","f":"body","op":["y"]}])")));
+    if (i == 1) wait_for(*alice, "ack");
+  }
+  // Opened while revisions are in flight: the answer waits until they are durable.
+  auto bob = join(*a, 2, "bob", 1);
+  EXPECT_EQ(bob->count("ops"), 0u);
+  wait_for(*bob, "ops");
+  auto ops = *bob->last("ops");
+  EXPECT_EQ(ops["from"], 1);
+  EXPECT_EQ(ops["rev"], 3);
+  ASSERT_EQ(ops["ops"].size(), 2u);
+  EXPECT_EQ(ops["ops"][0]["rev"], 2);
+  EXPECT_EQ(ops["ops"][1]["rev"], 3);
+  EXPECT_EQ(bob->count("op"), 0u) << "revisions in the ops answer are not sent again";
+}
+
+TEST_F(AuthorityTest, PresenceIsSharedMovedByLaterEditsAndClearedOnLeave) {
+  auto a = load();
+  auto alice = join(*a, 1, "alice");
+  auto bob = join(*a, 2, "bob");
+  protocol::PresenceMessage p{doc_id_, 0, protocol::Cursor{"a", protocol::Field::body, 2, 4}};
+  a->presence(make_peer(1, "alice"), alice, p);
+  auto seen = bob->last("presence");
+  ASSERT_TRUE(seen);
+  EXPECT_EQ((*seen)["client"], "alice");
+  EXPECT_EQ((*seen)["anchor"], 2);
+  EXPECT_EQ((*seen)["head"], 4);
+  EXPECT_EQ(alice->count("presence"), 0u);
+  // Bob types before alice's selection: it moves along.
+  a->submit(make_peer(2, "bob"), bob,
+            submit(doc_id_, 0, "bob", 1, json::parse(R"([{"edit":"a","f":"body","op":["12"]}])")));
+  wait_for(*bob, "ack");
+  auto carol = join(*a, 3, "carol");
+  auto snap = *carol->last("snapshot");
+  ASSERT_EQ(snap["presence"].size(), 1u);
+  EXPECT_EQ(snap["presence"][0]["anchor"], 4);
+  EXPECT_EQ(snap["presence"][0]["head"], 6);
+  // A presence made on an old revision is moved to the current one.
+  protocol::PresenceMessage old{doc_id_, 0, protocol::Cursor{"a", protocol::Field::body, 1, 1}};
+  a->presence(make_peer(3, "carol"), carol, old);
+  EXPECT_EQ((*bob->last("presence"))["anchor"], 3);
+  EXPECT_EQ((*bob->last("presence"))["rev"], 1);
+  a->leave(1);
+  auto cleared = *bob->last("presence");
+  EXPECT_EQ(cleared, json::parse(R"({"type":"presence","doc":1,"client":"alice","section":null})"));
+  EXPECT_FALSE(a->subscribed(1));
+  // Unknown sections are refused.
+  protocol::PresenceMessage bad{doc_id_, 1, protocol::Cursor{"nope", protocol::Field::body, 0, 0}};
+  a->presence(make_peer(3, "carol"), carol, bad);
+  EXPECT_EQ((*carol->last("error"))["code"], "unknown_section");
+}
+
+TEST_F(AuthorityTest, AFailedWriteClosesTheDocumentsConnectionsAndNothingIsAcked) {
+  auto faults = std::make_shared<storage::FaultInjection>();
+  store_.reset();
+  open_store(faults);
+  auto a = load();
+  auto alice = join(*a, 1, "alice");
+  auto bob = join(*a, 2, "bob");
+  faults->fail_syncs(true);
+  faults->fail_writes(true);
+  a->submit(make_peer(1, "alice"), alice,
+            submit(doc_id_, 0, "alice", 1, json::parse(R"([{"edit":"a","f":"body","op":["A"]}])")));
+  ASSERT_TRUE(exec_.run_until([&] { return a->failed(); }));
+  EXPECT_EQ(alice->count("ack"), 0u);
+  EXPECT_EQ(bob->count("op"), 0u);
+  EXPECT_EQ((*alice->last("error"))["code"], "storage_failed");
+  EXPECT_EQ(alice->closed(), 1011);
+  EXPECT_EQ(bob->closed(), 1011);
+  EXPECT_TRUE(a->idle());
+}
+
+}  // namespace
+}  // namespace jointly::server
