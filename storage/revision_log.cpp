@@ -241,6 +241,7 @@ struct RevisionLog::Impl {
   DocumentId next_document_id_ = 1;                         // writer thread only
 
   std::thread writer_;
+  bool opened_ = false;  // open() succeeded; set before the writer starts
 
   ~Impl() { close(); }
 
@@ -380,15 +381,42 @@ struct RevisionLog::Impl {
         "writing the format version of " + dir_);
   }
 
+  // Opens an existing store. It is first opened read-only and verified, so that a directory
+  // we refuse (someone else's RocksDB, an unknown format version) is not written to at all;
+  // then, unless options_.read_only, reopened for writing.
   Status open_existing() {
-    auto d = db_options();
     std::vector<std::string> names;
-    if (auto s = from_rocks(rocksdb::DB::ListColumnFamilies(d, dir_, &names),
+    if (auto s = from_rocks(rocksdb::DB::ListColumnFamilies(db_options(), dir_, &names),
                             "reading the column families of " + dir_);
         !s.ok()) {
       return s;
     }
-    // Open every family present (RocksDB requires it), ours with our options.
+    if (auto s = open_db(names, /*read_only=*/true); !s.ok()) return s;
+    bool half = false;
+    if (auto s = verify(names, half); !s.ok()) return s;
+    if (options_.read_only) {
+      if (half) return not_ours();
+      return load_next_document_id();
+    }
+    close_db();
+    if (auto s = open_db(names, /*read_only=*/false); !s.ok()) return s;
+    if (half) {
+      if (auto s = finish_creation(); !s.ok()) return s;
+    }
+    if (auto s = verify(names, half); !s.ok()) return s;
+    return load_next_document_id();
+  }
+
+  Status not_ours() const {
+    return Status(Code::not_a_store, dir_ +
+                                         " is a RocksDB database but not a Jointly store (it has "
+                                         "no format-version record); refusing to use it");
+  }
+
+  // Opens every family present (RocksDB requires it), ours with our options; keeps ours in
+  // cf_ (nullptr for those missing).
+  Status open_db(const std::vector<std::string>& names, bool read_only) {
+    auto d = db_options();
     std::vector<rocksdb::ColumnFamilyDescriptor> cfds;
     for (const auto& name : names) {
       std::size_t f = 0;
@@ -397,10 +425,10 @@ struct RevisionLog::Impl {
                         f < kFamilyCount ? family_options(f) : rocksdb::ColumnFamilyOptions());
     }
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::Status rs = options_.read_only
-                             ? rocksdb::DB::OpenForReadOnly(d, dir_, cfds, &handles, &db_)
-                             : rocksdb::DB::Open(d, dir_, cfds, &handles, &db_);
+    rocksdb::Status rs = read_only ? rocksdb::DB::OpenForReadOnly(d, dir_, cfds, &handles, &db_)
+                                   : rocksdb::DB::Open(d, dir_, cfds, &handles, &db_);
     if (!rs.ok()) {
+      db_ = nullptr;
       auto s = from_rocks(rs, "opening " + dir_);
       if (s.code() == Code::corruption) {
         return Status(Code::corruption, "the store in " + dir_ +
@@ -411,28 +439,39 @@ struct RevisionLog::Impl {
       return s;
     }
     cf_.assign(kFamilyCount, nullptr);
-    std::vector<rocksdb::ColumnFamilyHandle*> foreign;
     for (std::size_t i = 0; i < handles.size(); ++i) {
       std::size_t f = 0;
       while (f < kFamilyCount && names[i] != kFamilyNames[f]) ++f;
-      if (f < kFamilyCount)
+      if (f < kFamilyCount) {
         cf_[f] = handles[i];
-      else
-        foreign.push_back(handles[i]);
+      } else {
+        db_->DestroyColumnFamilyHandle(handles[i]);
+      }
     }
-    for (auto* h : foreign) db_->DestroyColumnFamilyHandle(h);
+    return Status();
+  }
+
+  void close_db() {
+    for (auto* h : cf_) {
+      if (h != nullptr) db_->DestroyColumnFamilyHandle(h);
+    }
+    cf_.clear();
+    db_->Close().PermitUncheckedError();
+    delete db_;
+    db_ = nullptr;
+  }
+
+  // Checks the format record and the families. half: the store's creation stopped before its
+  // format record (see half_created); then it is ok but must be finished.
+  Status verify(const std::vector<std::string>& names, bool& half) {
+    half = false;
     std::string version;
     auto gs = db_->Get(rocksdb::ReadOptions(), cf_[kDefault],
                        rocksdb::Slice(kFormatKey.data(), kFormatKey.size()), &version);
     if (gs.IsNotFound()) {
-      if (options_.read_only || !half_created(names)) {
-        return Status(Code::not_a_store, dir_ +
-                                             " is a RocksDB database but not a Jointly store (it "
-                                             "has no format-version record); refusing to use it");
-      }
-      if (auto s = finish_creation(); !s.ok()) return s;
-      version = kFormatVersion;
-      gs = rocksdb::Status::OK();
+      if (!half_created(names)) return not_ours();
+      half = true;
+      return Status();
     }
     if (!gs.ok()) return from_rocks(gs, "reading the format version of " + dir_);
     if (version != kFormatVersion) {
@@ -446,7 +485,7 @@ struct RevisionLog::Impl {
                       "the store in " + dir_ + " lacks its column family " + kFamilyNames[f]);
       }
     }
-    return load_next_document_id();
+    return Status();
   }
 
   // A store whose creation stopped before it wrote the format record: only families of ours
@@ -502,17 +541,12 @@ struct RevisionLog::Impl {
     room_cv_.notify_all();
     if (writer_.joinable()) writer_.join();
     if (db_ == nullptr) return;
-    if (!options_.read_only && options_.durability == Durability::none && healthy_.load()) {
+    if (opened_ && !options_.read_only && options_.durability == Durability::none &&
+        healthy_.load()) {
       std::vector<rocksdb::ColumnFamilyHandle*> all(cf_.begin(), cf_.end());
       db_->Flush(rocksdb::FlushOptions(), all).PermitUncheckedError();
     }
-    for (auto* h : cf_) {
-      if (h != nullptr) db_->DestroyColumnFamilyHandle(h);
-    }
-    cf_.clear();
-    db_->Close().PermitUncheckedError();
-    delete db_;
-    db_ = nullptr;
+    close_db();
   }
 
   // ---- the write path ----
@@ -776,6 +810,7 @@ Result<std::unique_ptr<RevisionLog>> RevisionLog::open(const std::string& dir, O
     impl->dir_ = dir;
     impl->options_ = std::move(options);
     if (auto s = impl->open(); !s.ok()) return s;
+    impl->opened_ = true;
     if (!impl->options_.read_only) impl->start_writer();
     return std::unique_ptr<RevisionLog>(new RevisionLog(std::move(impl)));
   } catch (const std::exception& e) {

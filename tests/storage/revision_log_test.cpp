@@ -7,6 +7,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -398,6 +399,17 @@ TEST(RevisionLog, DoesNotCreateAStoreWhenAskedNotTo) {
   EXPECT_FALSE(fs::exists(tmp.sub("absent")));
 }
 
+// The names and sizes of the files in dir: "CURRENT:16 LOCK:0 ...".
+std::string listing(const std::string& dir) {
+  std::map<std::string, std::uintmax_t> files;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    files[e.path().filename()] = e.is_regular_file() ? fs::file_size(e.path()) : 0;
+  }
+  std::string out;
+  for (const auto& [name, size] : files) out += name + ":" + std::to_string(size) + " ";
+  return out;
+}
+
 TEST(RevisionLog, RefusesARocksDbDatabaseThatIsNotAJointlyStore) {
   TempDir tmp;
   {
@@ -408,8 +420,10 @@ TEST(RevisionLog, RefusesARocksDbDatabaseThatIsNotAJointlyStore) {
     ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), "user:1", "somebody else's data").ok());
     delete db;
   }
+  const auto before = listing(tmp.sub("other"));
   auto log = RevisionLog::open(tmp.sub("other"), Options());
   EXPECT_EQ(log.status().code(), Code::not_a_store) << log.status().to_string();
+  EXPECT_EQ(listing(tmp.sub("other")), before) << "a refused directory must not be written to";
 }
 
 TEST(RevisionLog, RefusesAnUnknownFormatVersion) {
@@ -428,8 +442,10 @@ TEST(RevisionLog, RefusesAnUnknownFormatVersion) {
     for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
     delete db;
   }
+  const auto before = listing(dir);
   auto log = RevisionLog::open(dir, Options());
   EXPECT_EQ(log.status().code(), Code::unsupported_format) << log.status().to_string();
+  EXPECT_EQ(listing(dir), before) << "a refused store must not be written to";
   EXPECT_NE(log.status().message().find("\"99\""), std::string::npos);
 }
 
