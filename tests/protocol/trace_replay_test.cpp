@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <string>
 
 #include "protocol/rope.hpp"
@@ -26,6 +27,14 @@ std::string temp_path(const std::string& name) {
       .string();
 }
 
+// Each committed trace is read once per run: reading is most of what these tests take.
+const Result<Trace>& committed(const std::string& file) {
+  static std::map<std::string, Result<Trace>> cache;
+  auto it = cache.find(file);
+  if (it == cache.end()) it = cache.emplace(file, read_trace(kTraces + "/" + file)).first;
+  return it->second;
+}
+
 void write_file(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary) << bytes;
 }
@@ -39,7 +48,7 @@ void write_gzip(const std::string& path, const std::string& text) {
 }
 
 TEST(TraceReplay, AutomergePaperReplaysToItsEndContent) {
-  auto trace = read_trace(kTraces + "/automerge-paper.json.gz");
+  const auto& trace = committed("automerge-paper.json.gz");
   ASSERT_TRUE(trace.ok()) << trace.error().message;
   EXPECT_EQ(trace->kind, TraceKind::sequential);
   EXPECT_EQ(trace->patch_count(), 259778u);
@@ -51,7 +60,7 @@ TEST(TraceReplay, AutomergePaperReplaysToItsEndContent) {
 }
 
 TEST(TraceReplay, SephBlogReplaysToItsEndContent) {
-  auto trace = read_trace(kTraces + "/seph-blog1.json.gz");
+  const auto& trace = committed("seph-blog1.json.gz");
   ASSERT_TRUE(trace.ok()) << trace.error().message;
   auto r = replay_sequential(*trace);
   ASSERT_TRUE(r.ok()) << r.error().message;
@@ -61,7 +70,7 @@ TEST(TraceReplay, SephBlogReplaysToItsEndContent) {
 }
 
 TEST(TraceReplay, FriendsForeverMergesAndEveryReplicaConverges) {
-  auto trace = read_trace(kTraces + "/friendsforever.json.gz");
+  const auto& trace = committed("friendsforever.json.gz");
   ASSERT_TRUE(trace.ok()) << trace.error().message;
   EXPECT_EQ(trace->kind, TraceKind::concurrent);
   EXPECT_EQ(trace->num_agents, 2u);
@@ -80,7 +89,7 @@ TEST(TraceReplay, EveryCommittedTraceReplays) {
     if (entry.path().extension() != ".gz") continue;
     SCOPED_TRACE(entry.path().string());
     ++seen;
-    auto trace = read_trace(entry.path().string());
+    const auto& trace = committed(entry.path().filename().string());
     ASSERT_TRUE(trace.ok()) << trace.error().message;
     if (trace->kind == TraceKind::sequential) {
       auto r = replay_sequential(*trace);
@@ -229,7 +238,7 @@ TEST(TraceReplay, RefusesTextThatIsNotUtf8) {
 }
 
 TEST(TraceReplay, ApplyPatchesReusesOneOpAndMatchesReplay) {
-  auto trace = read_trace(kTraces + "/seph-blog1.json.gz");
+  const auto& trace = committed("seph-blog1.json.gz");
   ASSERT_TRUE(trace.ok()) << trace.error().message;
   Rope doc(trace->start_content);
   TextOp scratch;
