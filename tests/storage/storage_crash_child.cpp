@@ -1,11 +1,12 @@
 // The process storage_crash_test kills: it appends random revisions to several documents
-// (durability sync) and reports every acknowledged revision on stdout, one line per write(2):
+// (durability sync unless told) and reports every acknowledged revision on stdout, one line per
+// write(2):
 //   "doc <id>"         a document was created (durable)
 //   "ack <id> <rev>"   revision rev of document id was acknowledged (durable)
 // until it is killed. Documents 1..n-1 append with blocking appends, one thread each; the last
 // document pipelines asynchronous appends (up to 32 in flight), as a server strand would.
 //
-// usage: storage_crash_child DIR DOCUMENTS SEED
+// usage: storage_crash_child DIR DOCUMENTS SEED [sync|flush|none]
 #include <unistd.h>
 
 #include <atomic>
@@ -48,8 +49,8 @@ storage::RevisionInfo info(std::uint64_t rev) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::fprintf(stderr, "usage: storage_crash_child DIR DOCUMENTS SEED\n");
+  if (argc != 4 && argc != 5) {
+    std::fprintf(stderr, "usage: storage_crash_child DIR DOCUMENTS SEED [sync|flush|none]\n");
     return 2;
   }
   const std::string dir = argv[1];
@@ -58,6 +59,11 @@ int main(int argc, char** argv) {
   storage::Options o;
   o.snapshot_interval = 10;
   o.durability = storage::Durability::sync;
+  if (argc == 5) {
+    auto d = storage::parse_durability(argv[4]);
+    if (!d.ok()) die("durability", d.status());
+    o.durability = *d;
+  }
   auto opened = storage::Store::open(dir, o);
   if (!opened.ok()) die("open", opened.status());
   storage::Store& store = **opened;
