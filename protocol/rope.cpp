@@ -546,8 +546,9 @@ struct Rope::Impl {
   }
 
   void reset() {
+    Node* fresh = new Leaf;  // first, so that a failed allocation leaves the rope as it was
     free_tree(root);
-    root = new Leaf;
+    root = fresh;
     cps = 0;
     bytes = 0;
     cached = false;
