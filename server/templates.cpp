@@ -37,7 +37,7 @@ std::optional<Document> build(const std::vector<Seed>& seeds) {
 }  // namespace
 
 std::optional<protocol::Document> make_template(std::string_view name) {
-  if (name == "blank") return build({{"intro", "Introduction", ""}});
+  if (name == "blank") return build({{"intro", "", ""}});
   if (name == "demo") {
     return build({
         {"vision", "Joint vision",
