@@ -104,7 +104,8 @@ async function stopServer() {
   if (server.proc && server.proc.exitCode === null) {
     const done = new Promise((resolve) => server.proc.on('exit', resolve));
     server.proc.kill('SIGTERM');
-    await Promise.race([done, sleep(5000)]);
+    const timer = new Promise((resolve) => setTimeout(resolve, 5000).unref());
+    await Promise.race([done, timer]);
     if (server.proc.exitCode === null && server.proc.signalCode === null) server.proc.kill('SIGKILL');
   }
   if (server.dir) fs.rmSync(server.dir, { recursive: true, force: true });
