@@ -8,7 +8,8 @@
 // At the end of each seed: every client's document, a freshly opened one and the HTTP API's all
 // equal; nothing is pending; and every token typed is in the server's revisions exactly once or
 // was reported to its client as not saved (client-web/testkit/workload.mjs), so no acknowledged
-// edit is lost or doubled.
+// edit is lost or doubled. Last, the server is restarted on its data directory and every
+// document must come back as the clients left it.
 //
 //   node --test tests/server/convergence.test.mjs
 //   JOINTLY_SERVER_BIN=path/to/jointly-server   (default build/bin/jointly-server)
@@ -75,8 +76,11 @@ function request(port, method, target, body) {
 // The server process for the whole file.
 const server = { proc: null, port: 0, dir: null, log: [] };
 
+// What each seed's document ended as: docId -> {rev, snapshot (canonical JSON)}.
+const finals = new Map();
+
 async function startServer() {
-  server.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jointly-convergence-'));
+  if (!server.dir) server.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jointly-convergence-'));
   server.port = await freePort();
   server.proc = spawn(SERVER, [
     `--listen=127.0.0.1:${server.port}`, `--data=${path.join(server.dir, 'data')}`,
@@ -100,7 +104,7 @@ async function startServer() {
   throw new Error(`jointly-server did not answer /healthz: ${server.log.join('')}`);
 }
 
-async function stopServer() {
+async function stopServer({ keepData = false } = {}) {
   if (server.proc && server.proc.exitCode === null) {
     const done = new Promise((resolve) => server.proc.on('exit', resolve));
     server.proc.kill('SIGTERM');
@@ -108,7 +112,10 @@ async function stopServer() {
     await Promise.race([done, timer]);
     if (server.proc.exitCode === null && server.proc.signalCode === null) server.proc.kill('SIGKILL');
   }
-  if (server.dir) fs.rmSync(server.dir, { recursive: true, force: true });
+  if (server.dir && !keepData) {
+    fs.rmSync(server.dir, { recursive: true, force: true });
+    server.dir = null;
+  }
 }
 
 // One browser tab: a Sync over a WebSocket that can be cut and reconnected.
@@ -301,6 +308,7 @@ async function runSeed(seed) {
 
   const problems = [];
   const expected = canonical(Doc.fromJSON(api.json.snapshot).toJSON());
+  finals.set(docId, { rev: head, snapshot: expected });
   for (const t of tabs) {
     problems.push(...t.problems.map((p) => `${t.name}: ${p}`));
     if (canonical(t.sync.doc.toJSON()) !== expected) {
@@ -352,5 +360,19 @@ describe('jointly-server with several clients cutting and resuming connections',
     console.log(`convergence: ${SEEDS} seeds in ${((Date.now() - started) / 1000).toFixed(1)} s, ${failures.length} failed`);
     console.log(`paths taken: ${[...STATS.entries()].sort().map(([k, n]) => `${k} ${n}`).join(', ')}`);
     assert.deepEqual(failures.slice(0, 5), []);
+  });
+
+  it('has every document as the clients left it after a restart', { timeout: 120000 }, async () => {
+    await stopServer({ keepData: true });
+    await startServer();
+    const problems = [];
+    for (const [docId, want] of finals) {
+      const got = await request(server.port, 'GET', `/api/documents/${docId}`);
+      if (got.status !== 200) problems.push(`document ${docId}: ${got.status} ${got.text.slice(0, 200)}`);
+      else if (got.json.rev !== want.rev) problems.push(`document ${docId} is at revision ${got.json.rev}, was ${want.rev}`);
+      else if (canonical(Doc.fromJSON(got.json.snapshot).toJSON()) !== want.snapshot) problems.push(`document ${docId} differs after the restart`);
+    }
+    console.log(`restart: ${finals.size} documents reloaded, ${problems.length} differ`);
+    assert.deepEqual(problems.slice(0, 5), []);
   });
 });
