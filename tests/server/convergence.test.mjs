@@ -8,7 +8,8 @@
 // At the end of each seed: every client's document, a freshly opened one and the HTTP API's all
 // equal; nothing is pending; and every token typed is in the server's revisions exactly once or
 // was reported to its client as not saved (client-web/testkit/workload.mjs), so no acknowledged
-// edit is lost or doubled. Last, the server is restarted on its data directory and every
+// edit is lost or doubled; and a cursor one client sends is seen exactly there by the others.
+// Last, the server is restarted on its data directory and every
 // document must come back as the clients left it.
 //
 //   node --test tests/server/convergence.test.mjs
@@ -304,9 +305,26 @@ async function runSeed(seed) {
     }
     await sleep(20);
   }
+  // Presence: one tab puts its cursor somewhere; every other tab must see it exactly there.
+  const problems = [];
+  const live = tabs[0].sync.doc.ordered();
+  if (live.length) {
+    const s = rnd.pick(live);
+    const len = [...s.body].length;
+    const anchor = rnd.int(0, len);
+    const head = rnd.int(0, len);
+    tabs[0].sync.setPresence(s.id, 'body', anchor, head);
+    const seen = () => tabs.slice(1).every((t) => t.sync.others().some((p) =>
+      p.client === tabs[0].sync.client && p.section === s.id && p.anchor === anchor && p.head === head));
+    const until = Date.now() + 5000;
+    while (!seen() && Date.now() < until) await sleep(10);
+    count('presence checks');
+    if (!seen()) {
+      problems.push(`presence at ${s.id} ${anchor}..${head} from ${tabs[0].name} seen as ${JSON.stringify(tabs.slice(1).map((t) => t.sync.others()))}`);
+    }
+  }
   for (const t of tabs) t.close();
 
-  const problems = [];
   const expected = canonical(Doc.fromJSON(api.json.snapshot).toJSON());
   finals.set(docId, { rev: head, snapshot: expected });
   for (const t of tabs) {
