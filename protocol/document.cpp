@@ -984,7 +984,9 @@ Result<DocOp> invert(const DocOp& op, const Document& before) {
           using T = std::decay_t<decltype(x)>;
           if constexpr (std::is_same_v<T, SectionEdit>) {
             if (s->removed || x.op.empty()) return Status::Ok();
-            auto full = make_invertible(x.op, s->text(x.field));
+            // Deletes take their text from the document, not from the op: a client's {"d": "..."}
+            // is not checked against what it deletes (PROTOCOL.md, Text operations).
+            auto full = make_invertible(strip_invertible(x.op), s->text(x.field));
             if (!full.ok()) return full.error();
             auto undo = invert(*full);
             if (!undo.ok()) return undo.error();

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <map>
+#include <ostream>
 #include <random>
 #include <string>
 #include <vector>
@@ -23,6 +24,11 @@
 #include "protocol/utf8.hpp"
 
 namespace jointly::protocol {
+
+// gtest prints ops and documents as their JSON.
+void PrintTo(const DocOp& o, std::ostream* os) { *os << to_json(o).dump(); }
+void PrintTo(const Document& d, std::ostream* os) { *os << to_json(d).dump(); }
+
 namespace {
 
 using json = nlohmann::json;
@@ -74,7 +80,15 @@ class Gen {
       }
       if (pos < len && chance(40)) {
         const std::size_t k = 1 + below(std::min<std::size_t>(3, len - pos));
-        op.del(k);
+        if (chance(25)) {
+          // A delete that carries a text, not necessarily the one it deletes (clients may
+          // send any; apply does not compare it).
+          std::string t;
+          for (std::size_t c = 0; c < k; ++c) t += kPieces[below(std::size(kPieces))];
+          op.del_text(t, k);
+        } else {
+          op.del(k);
+        }
         pos += k;
       } else {
         std::string s = text(3);

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <ostream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -13,6 +14,11 @@
 #include <nlohmann/json.hpp>
 
 namespace jointly::protocol {
+
+// gtest prints ops and documents as their JSON.
+void PrintTo(const DocOp& o, std::ostream* os) { *os << to_json(o).dump(); }
+void PrintTo(const Document& d, std::ostream* os) { *os << to_json(d).dump(); }
+
 namespace {
 
 using json = nlohmann::json;
@@ -632,6 +638,18 @@ TEST(DocInvert, UndoesEditsRemovesMovesLocksAndApprovals) {
   EXPECT_EQ(render(x), "; -ects@1; -vision@V");
   Status st = apply(x, *inv);
   ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_EQ(x, d);
+}
+
+TEST(DocInvert, TakesDeletedTextFromTheDocumentNotFromTheOp) {
+  Document d = two_sections();  // ects body: "5 ECTS"
+  DocOp o = op(R"([{"edit":"ects","f":"body","op":[{"d":"99"},"10"]}])");
+  auto inv = invert(o, d);
+  ASSERT_TRUE(inv.ok());
+  EXPECT_EQ(*inv, op(R"([{"edit":"ects","f":"body","op":["5 ",{"d":"10"}]}])"));
+  Document x = d;
+  ASSERT_TRUE(apply(x, o).ok());
+  ASSERT_TRUE(apply(x, *inv).ok());
   EXPECT_EQ(x, d);
 }
 
