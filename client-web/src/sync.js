@@ -33,9 +33,11 @@ import {
 import { unmapPosition } from './text_op.js';
 import { codePoints } from './unicode.js';
 
-/// Refusals after which the same op is sent again later (the caller decides when, with
-/// `resend()`): the op was not applied, and is not wrong.
-export const RETRY_CODES = new Set(['rate_limited', 'busy']);
+/// Refusals that keep the in-flight op: it was not applied, and is not wrong. After
+/// `rate_limited` and `busy` the caller sends it again a little later with `resend()`; after
+/// `not_open` and `storage_failed` (the server closes the connection) it opens the document
+/// again, and `catchUp` resubmits it.
+export const RETRY_CODES = new Set(['rate_limited', 'busy', 'not_open', 'storage_failed']);
 
 /// How many applied revisions are kept to bring an older presence up to date.
 const HISTORY = 256;
@@ -254,7 +256,6 @@ export class Sync {
   ack({ seq, rev }) {
     const f = this.inflight;
     if (!f || seq !== f.seq) return true; // a late duplicate answer
-    if (rev <= this.rev) return true;
     if (rev !== this.rev + 1) {
       this.desync(`the ack names revision ${rev}, but this replica is at ${this.rev}`);
       return false;
@@ -274,7 +275,7 @@ export class Sync {
   }
 
   /// The server's `error` answer. A refused submission of the in-flight op is taken out of the
-  /// local document and reported (`rate_limited` and `busy` keep it for `resend`).
+  /// local document and reported (the RETRY_CODES keep it).
   error({ in: kind, seq, code, message }) {
     const f = this.inflight;
     if (kind !== 'submit' || !f || seq !== f.seq) return true;
