@@ -147,6 +147,23 @@ describe('the sync core', () => {
     assert.deepEqual(rejected, []);
   });
 
+  it('keeps an op refused because the document was not open, and resubmits it on catchUp', () => {
+    const { sync, sent, rejected } = client();
+    sync.edit(ins('s1', 0, 'x'));
+    sync.handle({ type: 'error', in: 'submit', doc: 1, seq: 1, code: 'not_open', message: 'open it first' });
+    sync.disconnected();
+    sync.catchUp({ from: 10, rev: 10, ops: [] });
+    assert.deepEqual(sent[1], sent[0]);
+    assert.deepEqual(rejected, []);
+  });
+
+  it('moves others\' cursors with its own edits', () => {
+    const { sync } = client();
+    sync.handle({ type: 'presence', doc: 1, rev: 10, client: 'c2', section: 's1', field: 'body', anchor: 2, head: 2 });
+    sync.edit(ins('s1', 0, 'xy'));
+    assert.deepEqual(sync.others().map((p) => p.anchor), [4]);
+  });
+
   it('reports text typed into a section someone removed meanwhile', () => {
     const { sync, rejected } = client();
     sync.edit(ins('s1', 0, 'lost?'));
