@@ -299,11 +299,41 @@ struct LogEntry {
   std::size_t agent;
 };
 
-// Rebases the ops of `queue` (each on top of the previous; the first on top of log entry `from`'s
-// base) over log entries [from, log.size()): an entry of `agent` is the queue's head,
-// acknowledged; any other is transformed through the queue (the queue's ops on the left).
-// Ends with the queue's ops on top of the whole log; for the replica this is receiving the log.
-// When doc is given, the transformed entries are applied to it.
+// The server's side of one agent's state space (Jupiter): the log entries of other agents that
+// the agent had not received when it last sent an op, each as transformed through the agent's
+// ops logged after it. A new op of the agent is rebased by transforming it through these alone,
+// so rebasing costs the number of unseen entries, not that times the agent's unacknowledged ops.
+struct Bridge {
+  std::size_t to = 0;  // log entries before this have been taken into `unseen`
+  std::deque<std::pair<std::size_t, TextOp>> unseen;  // (log index, entry as described)
+};
+
+// Rebases op, made by an agent that has received `rev` log entries (and has every op of its own
+// that was logged), over the log entries it had not received; updates the bridge.
+TextOp rebase_on_server(TextOp op, std::size_t rev, const std::vector<LogEntry>& log,
+                        Bridge& bridge, std::size_t& transforms) {
+  while (!bridge.unseen.empty() && bridge.unseen.front().first < rev) bridge.unseen.pop_front();
+  // Entries already in the bridge went through the agent's earlier ops; now through op too.
+  for (auto& [index, s] : bridge.unseen) {
+    TextOp rebased = transform(op, s, Side::left);
+    s = transform(s, op, Side::right);
+    op = std::move(rebased);
+    transforms += 2;
+  }
+  // Entries logged since the agent's last op: none of its own ops came after them but op.
+  for (std::size_t j = std::max(bridge.to, rev); j < log.size(); ++j) {
+    TextOp s = transform(log[j].op, op, Side::right);
+    op = transform(op, log[j].op, Side::left);
+    bridge.unseen.emplace_back(j, std::move(s));
+    transforms += 2;
+  }
+  bridge.to = log.size() + 1;  // the caller logs op next
+  return op;
+}
+
+// An agent's replica receives log entries [from, to): an entry of its own acknowledges the head
+// of `queue` (its unacknowledged ops, each on top of the previous); any other is transformed
+// through the queue (the queue's ops on the left, as the server does) and applied to doc.
 Status rebase(std::deque<TextOp>& queue, std::size_t agent, const std::vector<LogEntry>& log,
               std::size_t from, std::size_t to, Rope* doc, std::size_t& transforms) {
   for (std::size_t j = from; j < to; ++j) {
@@ -371,7 +401,7 @@ Result<ConcurrentReplay> replay_concurrent(const Trace& trace) {
   std::vector<LogEntry> log;
   std::vector<std::size_t> log_start(n, 0);  // first log entry of each txn
   Rope server;
-  std::deque<TextOp> queue;
+  std::vector<Bridge> bridges(agents);
   for (std::size_t i = 0; i < n; ++i) {
     const TraceTxn& t = trace.txns[i];
     const std::uint32_t* v = &seen[i * agents];
@@ -415,13 +445,12 @@ Result<ConcurrentReplay> replay_concurrent(const Trace& trace) {
       (void)apply(me.doc, op);
       me.pending.push_back(op);
       // The server rebases it over what the agent had not seen, then applies and logs it.
-      queue.assign(me.pending.begin(), me.pending.end());
-      (void)rebase(queue, t.agent, log, me.rev, log.size(), nullptr, r.transforms);
-      if (Status st = apply(server, queue.front()); !st) {
+      TextOp rebased = rebase_on_server(op, me.rev, log, bridges[t.agent], r.transforms);
+      if (Status st = apply(server, rebased); !st) {
         return make_error("internal", patch_name(i, k) + " rebased does not fit the server: " +
                                           st.error().message);
       }
-      log.push_back(LogEntry{std::move(queue.front()), t.agent});
+      log.push_back(LogEntry{std::move(rebased), t.agent});
       ++r.patches;
     }
   }

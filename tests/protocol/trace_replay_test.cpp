@@ -7,14 +7,17 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <random>
 #include <string>
 
 #include "protocol/rope.hpp"
 #include "protocol/text_op.hpp"
+#include "protocol/utf8.hpp"
 
 namespace jointly::protocol {
 namespace {
@@ -119,6 +122,73 @@ TEST(TraceReplay, ConcurrentBranchesAreMergedByTransform) {
   EXPECT_TRUE(r->converged);
   EXPECT_EQ(r->final_text, "XbY");
   EXPECT_TRUE(r->matches_end);
+}
+
+// A random concurrent trace of the shape a server-ordered replay follows: each agent, at each
+// txn, has seen a prefix of the file's order plus its own txns. Deletes stay below a lower
+// bound of the document's length there (inserted minus deleted code points of what it has seen:
+// concurrent deletes of the same text only make the real length larger).
+Trace random_concurrent_trace(std::mt19937_64& rng, std::size_t agents, std::size_t txns) {
+  Trace t;
+  t.kind = TraceKind::concurrent;
+  t.num_agents = agents;
+  std::vector<std::size_t> seen_prefix(agents, 0);
+  std::vector<std::vector<std::size_t>> own(agents);
+  std::vector<long> delta;  // inserted minus deleted code points per txn
+  static const char* kTexts[] = {"a", "b", "\u00E9", "\U0001F600", "xyz", "\u4E16\u754C"};
+  for (std::size_t i = 0; i < txns; ++i) {
+    const std::size_t x = rng() % agents;
+    // Catch up on some of what the server has logged meanwhile.
+    seen_prefix[x] += rng() % (i - seen_prefix[x] + 1);
+    TraceTxn txn;
+    txn.agent = x;
+    std::vector<bool> in_state(i, false);
+    for (std::size_t j = 0; j < seen_prefix[x]; ++j) in_state[j] = true;
+    for (std::size_t j : own[x]) in_state[j] = true;
+    long length = 0;
+    for (std::size_t j = 0; j < i; ++j) {
+      if (in_state[j]) length += delta[j];
+    }
+    // Parents: the last txn of each agent inside the prefix, and the agent's own last.
+    for (std::size_t a = 0; a < agents; ++a) {
+      std::size_t last = i;
+      for (std::size_t j : own[a]) {
+        if (j < seen_prefix[x] || a == x) last = j;
+      }
+      if (last != i) txn.parents.push_back(last);
+    }
+    std::sort(txn.parents.begin(), txn.parents.end());
+    txn.parents.erase(std::unique(txn.parents.begin(), txn.parents.end()), txn.parents.end());
+    TracePatch patch;
+    const std::size_t len = static_cast<std::size_t>(std::max(0L, length));
+    patch.pos = rng() % (len + 1);
+    if (rng() % 3 == 0 && patch.pos < len)
+      patch.del = 1 + rng() % std::min<std::size_t>(3, len - patch.pos);
+    if (patch.del == 0 || rng() % 2) {
+      patch.text = kTexts[rng() % std::size(kTexts)];
+      patch.text_cp = utf8::count(patch.text);
+    }
+    txn.patches.push_back(patch);
+    delta.push_back(static_cast<long>(patch.text_cp) - static_cast<long>(patch.del));
+    own[x].push_back(i);
+    t.txns.push_back(std::move(txn));
+  }
+  return t;
+}
+
+TEST(TraceReplay, RandomConcurrentTracesConverge) {
+  std::size_t transforms = 0;
+  for (std::uint64_t seed = 1; seed <= 150; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    std::mt19937_64 rng(seed);
+    const Trace trace = random_concurrent_trace(rng, 2 + seed % 3, 150);
+    auto r = replay_concurrent(trace);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    ASSERT_TRUE(r->converged);
+    ASSERT_EQ(r->patches, 150u);
+    transforms += r->transforms;
+  }
+  EXPECT_GT(transforms, 150u * 150u);  // the branches really were concurrent
 }
 
 TEST(TraceReplay, RefusesACausalShapeItCannotOrder) {
