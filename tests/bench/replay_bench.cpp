@@ -5,8 +5,9 @@
 //   cmake --build build --target replay_bench && build/bin/replay_bench
 //   (Google Benchmark flags work too, e.g. --benchmark_filter=automerge)
 //
-// What each figure is (all times are wall-clock; the summary at the end gives the median over
-// the repetitions of each benchmark and the ratios):
+// What each figure is (the table gives wall-clock and CPU time per run; the summary at the end
+// gives the median over the repetitions of each benchmark and the ratios, once by wall clock and
+// once by CPU time, which is steadier when other work shares the machine):
 //   trace/<name>/gap_buffer  A char32_t gap buffer (written below, the baseline) replaying every
 //                            patch of the trace; the patches' text is converted to UTF-32 before
 //                            timing.
@@ -23,7 +24,8 @@
 //                            a third of the document per edit, so only the first 2,000 edits
 //                            are timed. The summary compares edits per second.
 // The time of the reference JavaScript implementation on the same trace comes from
-// tests/bench/otjs_replay.mjs (node), for the ratio against ot-text-unicode's apply.
+//   node tests/bench/otjs_replay.mjs tests/traces/automerge-paper.json.gz
+// (ot-text-unicode's type.apply on a string), for the ratio against the reference.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
