@@ -1,0 +1,154 @@
+// End to end in real Chromium against a real jointly-server: people typing into one section at
+// once converge, a newcomer sees the same text, offline typing is kept and sent, a reload keeps
+// what was shown as saved, and others' cursors come and go.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import {
+  artifactPath, clientOf, fieldText, launchBrowser, openDocument, person, startServer, until,
+  waitConnected, waitSaved,
+} from './harness.mjs';
+
+let server;
+let browser;
+let doc; // {id, section}
+let ana; let jan; let lea;
+
+const lines = (p) => p.page.locator(`#s-${doc.section} .body-box .cm-line`);
+
+// Puts p's cursor at the end of line n (0-based) of the section body.
+async function toEndOfLine(p, n) {
+  await lines(p).nth(n).click();
+  await p.page.keyboard.press('End');
+}
+
+async function texts(people) {
+  return Promise.all(people.map(async (p) => fieldText(p, doc.section)));
+}
+
+// Waits until every person's model and editor show the same body, with nothing pending.
+async function converged(people) {
+  for (const p of people) await waitSaved(p);
+  return until(async () => {
+    const all = await texts(people);
+    const first = all[0].model;
+    return all.every((t) => t.model === first && t.editor === first) ? first : null;
+  }, 'the same text everywhere');
+}
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+  const created = await server.createDocument('Joint course: data literacy');
+  doc = { id: created.id, section: created.sections[0].id };
+  ana = await person(browser, 'Ana Silva', 'Universität Graz');
+  jan = await person(browser, 'Jan Novák', 'Masarykova univerzita');
+  lea = await person(browser, 'Léa Dubois', 'Université de Lille');
+  await Promise.all([ana, jan, lea].map((p) => openDocument(p, server.url, doc.id)));
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (server) server.stop();
+});
+
+describe('co-editing in Chromium', () => {
+  it('converges when three people type into one section at once, with emoji and accents', async () => {
+    await lines(ana).first().click();
+    await ana.page.keyboard.type('Ana:');
+    await ana.page.keyboard.press('Enter');
+    await ana.page.keyboard.type('Jan:');
+    await ana.page.keyboard.press('Enter');
+    await ana.page.keyboard.type('Léa:');
+    await converged([ana, jan, lea]);
+
+    const typed = {
+      ana: ' Grüße aus Graz 🎓 — Lernziele für 5 ECTS 👩‍💻',
+      jan: ' Příliš žluťoučký kůň 🐎 úpěl ďábelské ódy',
+      lea: ' café crème 😀 naïve façade, à bientôt 🇫🇷',
+    };
+    await toEndOfLine(ana, 0);
+    await toEndOfLine(jan, 1);
+    await toEndOfLine(lea, 2);
+    await Promise.all([
+      ana.page.keyboard.type(typed.ana, { delay: 15 }),
+      jan.page.keyboard.type(typed.jan, { delay: 15 }),
+      lea.page.keyboard.type(typed.lea, { delay: 15 }),
+    ]);
+    const text = await converged([ana, jan, lea]);
+    assert.equal(text, `Ana:${typed.ana}\nJan:${typed.jan}\nLéa:${typed.lea}`);
+    const stored = await server.document(doc.id);
+    assert.equal(stored.snapshot.sections.find((s) => s.id === doc.section).body, text);
+
+    // Each sees the other two's cursors, then the session is kept as a picture.
+    await until(async () => (await ana.page.locator('.cm-remote-cursor').count()) === 2, 'two cursors on Ana\'s screen');
+    await ana.page.screenshot({ path: artifactPath('three-people.png') });
+  });
+
+  it('shows a newcomer the same text', async () => {
+    const kim = await person(browser, 'Kim Berg', 'Open Universiteit');
+    await openDocument(kim, server.url, doc.id);
+    const [mine, theirs] = await texts([kim, ana]);
+    assert.equal(mine.model, theirs.model);
+    assert.equal(mine.editor, theirs.model);
+    await kim.context.close();
+  });
+
+  it('keeps what is typed offline and sends it when the connection returns', async () => {
+    await toEndOfLine(jan, 1);
+    await jan.context.setOffline(true);
+    await jan.page.waitForSelector('#status[data-state="offline"]');
+    const offline = ' (offline ✈️ návrh)';
+    await jan.page.keyboard.type(offline, { delay: 10 });
+    await jan.page.waitForSelector('#status[data-state="offline"]:not([data-pending="0"])');
+    assert.match(await jan.page.textContent('#status'), /kept on this device/);
+    // Meanwhile the others go on.
+    await toEndOfLine(lea, 2);
+    await lea.page.keyboard.type(' — ensemble ✓', { delay: 10 });
+    await toEndOfLine(ana, 0);
+    await ana.page.keyboard.type(' (Qualität)', { delay: 10 });
+    await waitSaved(lea);
+    await waitSaved(ana);
+
+    await jan.context.setOffline(false);
+    await waitConnected(jan);
+    const text = await converged([ana, jan, lea]);
+    const body = text.split('\n');
+    assert.ok(body[0].endsWith(' (Qualität)'), body[0]);
+    assert.ok(body[1].endsWith(offline), body[1]);
+    assert.ok(body[2].endsWith(' — ensemble ✓'), body[2]);
+  });
+
+  it('loses nothing that was shown as saved when the page reloads mid-typing', async () => {
+    await toEndOfLine(lea, 2);
+    await lea.page.keyboard.type(' saved-part', { delay: 5 });
+    await waitSaved(lea);
+    const saved = (await fieldText(lea, doc.section)).model;
+    const more = ' then more words typed while the page reloads';
+    const typing = lea.page.keyboard.type(more, { delay: 25 }).catch(() => { /* the page went away */ });
+    await new Promise((r) => setTimeout(r, 400));
+    await lea.page.reload();
+    await typing;
+    await waitConnected(lea);
+    const text = await converged([ana, jan, lea]);
+    // Everything saved is there, followed by a part of what was typed, never doubled.
+    assert.ok(text.startsWith(saved), 'the saved text is kept');
+    const rest = text.slice(saved.length);
+    assert.ok(more.startsWith(rest), `after the saved text comes a part of what was typed: ${JSON.stringify(rest)}`);
+  });
+
+  it('shows others\' cursors while they are here and takes them away when they leave', async () => {
+    const kim = await person(browser, 'Kim Berg', 'Open Universiteit');
+    await openDocument(kim, server.url, doc.id);
+    const kimId = await clientOf(kim);
+    await toEndOfLine(kim, 1);
+    const cursor = `.cm-remote-cursor[data-client="${kimId}"]`;
+    await ana.page.waitForSelector(cursor);
+    await ana.page.waitForSelector(`.people li[data-client="${kimId}"]`);
+    // The cursor follows Kim's selection.
+    await kim.page.keyboard.press('Shift+Home');
+    await ana.page.waitForSelector('.cm-remote-selection');
+    await kim.context.close();
+    await ana.page.waitForSelector(cursor, { state: 'detached' });
+    await ana.page.waitForSelector(`.people li[data-client="${kimId}"]`, { state: 'detached' });
+  });
+});

@@ -1,0 +1,131 @@
+// The tab's one WebSocket to the server's /ws (protocol/PROTOCOL.md, "WebSocket protocol"):
+// says hello, hands each document's messages to whoever opened it, and reconnects with a
+// growing pause (0.5 s doubling to 15 s, with jitter) whenever the connection is lost, at once
+// when the browser says it is back online.
+
+/// Connection states, as shown to the user.
+export const State = Object.freeze({
+  connecting: 'connecting', connected: 'connected', reconnecting: 'reconnecting', offline: 'offline',
+});
+
+export class Connection {
+  /// @param {object} config
+  /// @param {string} config.url the WebSocket URL
+  /// @param {() => {client: string, name: string, institution: string}} config.hello
+  /// @param {(state: string, detail: string) => void} [config.onState]
+  constructor(config) {
+    this.url = config.url;
+    this.helloFields = config.hello;
+    this.onState = config.onState || (() => {});
+    this.handlers = new Map(); // doc id -> {onOpen(), onMessage(m), onClose(code)}
+    this.ws = null;
+    this.ready = false; // hello said and welcome received
+    this.everConnected = false;
+    this.attempt = 0;
+    this.timer = null;
+    this.state = State.connecting;
+    this.detail = '';
+    this.stopped = false;
+    window.addEventListener('online', () => this.retryNow());
+    window.addEventListener('offline', () => { if (this.ws) this.ws.close(); this.setState(State.offline, ''); });
+    this.connect();
+  }
+
+  /// Routes the messages of document `doc` to handler (replacing any earlier one); calls
+  /// handler.onOpen() now if connected and after every reconnect.
+  register(doc, handler) {
+    this.handlers.set(doc, handler);
+    if (this.ready) handler.onOpen();
+  }
+
+  unregister(doc) {
+    this.handlers.delete(doc);
+  }
+
+  /// Sends a message now; false when not connected (the caller keeps what it must resend).
+  send(message) {
+    if (!this.ready || this.ws.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(JSON.stringify(message));
+    return true;
+  }
+
+  setState(state, detail) {
+    this.state = state;
+    this.detail = detail;
+    this.onState(state, detail);
+  }
+
+  connect() {
+    this.timer = null;
+    if (this.stopped) return;
+    if (!navigator.onLine) {
+      this.setState(State.offline, '');
+      return;
+    }
+    let ws;
+    try {
+      ws = new WebSocket(this.url);
+    } catch {
+      this.scheduleRetry();
+      return;
+    }
+    this.ws = ws;
+    ws.onopen = () => ws.send(JSON.stringify({ type: 'hello', ...this.helloFields() }));
+    ws.onmessage = (event) => {
+      let m;
+      try { m = JSON.parse(event.data); } catch { return; }
+      if (m.type === 'welcome') {
+        this.ready = true;
+        this.everConnected = true;
+        this.attempt = 0;
+        this.setState(State.connected, '');
+        for (const h of this.handlers.values()) h.onOpen();
+        return;
+      }
+      if (m.type === 'error' && m.doc === undefined) {
+        console.warn('jointly: the server refused a message:', m.code, m.message);
+        return;
+      }
+      const h = this.handlers.get(m.doc);
+      if (h) h.onMessage(m);
+    };
+    ws.onclose = (event) => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      const wasReady = this.ready;
+      this.ready = false;
+      for (const h of this.handlers.values()) h.onClose(event.code);
+      if (wasReady) this.attempt = 0;
+      this.scheduleRetry(event.code);
+    };
+    ws.onerror = () => { /* onclose follows */ };
+  }
+
+  scheduleRetry(code) {
+    if (this.stopped || this.timer) return;
+    if (!navigator.onLine) {
+      this.setState(State.offline, '');
+      return;
+    }
+    // After a policy close (1008: too many messages) wait longer before trying again.
+    const base = code === 1008 ? 5000 : 500;
+    const pause = Math.min(15000, base * 2 ** this.attempt) * (0.75 + Math.random() * 0.5);
+    this.attempt++;
+    this.setState(this.everConnected ? State.reconnecting : State.connecting, `next try in ${Math.ceil(pause / 1000)} s`);
+    this.timer = setTimeout(() => this.connect(), pause);
+  }
+
+  /// Tries to connect at once (the browser is back online, or the user asked).
+  retryNow() {
+    if (this.ws || this.stopped) return;
+    clearTimeout(this.timer);
+    this.timer = null;
+    this.connect();
+  }
+
+  close() {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    if (this.ws) this.ws.close(1000);
+  }
+}

@@ -1,0 +1,252 @@
+// One open document: the sync core (../sync.js) wired to the tab's Connection and to IndexedDB
+// (./store.js). No DOM. Its promises to the user:
+//   - a submission leaves the tab only after the state that holds it (the op, its seq) is
+//     written to IndexedDB, so a reload resubmits it unchanged and the server never applies it
+//     twice nor misses it;
+//   - edits made offline are written to IndexedDB as they are typed and sent on reconnect;
+//   - an edit the server refuses is kept, with its text and the reason, until the user
+//     dismisses it.
+
+import { Sync, RETRY_CODES } from '../sync.js';
+import { Doc, parseDocOp } from '../doc_op.js';
+import { saveRecord } from './store.js';
+
+const PRESENCE_EVERY_MS = 80;
+const SAVE_CONFIRMED_AFTER_MS = 400;
+
+export class DocSession {
+  /// @param {object} config
+  /// @param {number} config.doc the document id
+  /// @param {string} config.client this tab's client id
+  /// @param {Connection} config.connection
+  /// @param {object|null} config.record what IndexedDB kept of this document for this client
+  constructor({ doc, client, connection, record }) {
+    this.docId = doc;
+    this.client = client;
+    this.connection = connection;
+    this.listeners = { change: [], status: [], presence: [], rejected: [] };
+    this.title = (record && record.title) || '';
+    this.rejected = (record && record.rejected) || [];
+    this.loaded = false;
+    this.error = null; // a refusal of `open` (unknown_document ...), in plain words
+    this.outbox = []; // submissions waiting for their state to be written
+    this.saving = false;
+    this.saveAgain = false;
+    this.saveTimer = null;
+    this.myPresence = null;
+    this.presenceSource = null;
+    this.presenceTimer = null;
+    this.presenceSentAt = 0;
+    this.sync = new Sync({
+      doc,
+      client,
+      seq: (record && record.seq) || 0,
+      send: (m) => this.send(m),
+      onChange: (change) => this.emit('change', change),
+      onRejected: (r) => this.rejectedEdit(r),
+      onDesync: () => this.reopen(),
+    });
+    if (record && record.confirmed) {
+      restore(this.sync, record);
+      this.loaded = true;
+    }
+    connection.register(doc, {
+      onOpen: () => this.opened(),
+      onMessage: (m) => this.message(m),
+      onClose: (code) => this.closed(code),
+    });
+  }
+
+  on(event, fn) {
+    this.listeners[event].push(fn);
+  }
+
+  emit(event, value) {
+    for (const fn of this.listeners[event]) fn(value);
+  }
+
+  /// The document as the user sees it (a Doc).
+  get doc() {
+    return this.sync.doc;
+  }
+
+  /// {connection, detail, pending, loaded, error}
+  status() {
+    return {
+      connection: this.connection.state, detail: this.connection.detail,
+      pending: this.sync.pending, loaded: this.loaded, error: this.error,
+    };
+  }
+
+  /// Applies a local edit (a document op); throws OpError when it does not apply.
+  edit(op) {
+    this.sync.edit(op);
+    this.save();
+    this.emit('status', this.status());
+  }
+
+  /// This user's cursor or selection (code points), sent at most every 80 ms.
+  setPresence(section, field, anchor, head) {
+    this.myPresence = section === null ? null : { section, field, anchor, head };
+    const wait = this.presenceSentAt + PRESENCE_EVERY_MS - Date.now();
+    if (this.presenceTimer) return;
+    if (wait <= 0) this.sendPresence();
+    else this.presenceTimer = setTimeout(() => this.sendPresence(), wait);
+  }
+
+  /// Sends this user's cursor again, as the interface has it now (`presenceSource()`, set by the
+  /// view: {section, field, anchor, head} or null), after a reconnect or an ack.
+  refreshPresence() {
+    const p = this.presenceSource ? this.presenceSource() : this.myPresence;
+    if (p) this.setPresence(p.section, p.field, p.anchor, p.head);
+  }
+
+  sendPresence() {
+    this.presenceTimer = null;
+    this.presenceSentAt = Date.now();
+    const p = this.myPresence;
+    if (p) this.sync.setPresence(p.section, p.field, p.anchor, p.head);
+  }
+
+  /// Forgets a refused edit the user has dealt with.
+  dismissRejected(index) {
+    this.rejected.splice(index, 1);
+    this.save();
+    this.emit('rejected', this.rejected);
+  }
+
+  // ---- The connection -----------------------------------------------------------------------
+
+  send(message) {
+    if (message.type === 'submit') {
+      this.outbox.push(message);
+      this.save();
+    } else {
+      this.connection.send(message);
+    }
+  }
+
+  opened() {
+    this.connection.send(this.loaded ? { type: 'open', doc: this.docId, rev: this.sync.rev } : { type: 'open', doc: this.docId });
+  }
+
+  reopen() {
+    this.loaded = false;
+    this.connection.send({ type: 'open', doc: this.docId });
+  }
+
+  closed(code) {
+    this.outbox = [];
+    this.sync.disconnected();
+    // 1009: the server refused a message as too large; the one in flight is the suspect, and
+    // sending it again would be refused again: keep its text and say so.
+    if (code === 1009 && this.sync.inflight) {
+      this.sync.error({
+        in: 'submit', seq: this.sync.inflight.seq, code: 'too_large',
+        message: 'this change is larger than the server accepts at once',
+      });
+    }
+    this.emit('presence', []);
+    this.emit('status', this.status());
+  }
+
+  message(m) {
+    if (m.type === 'error' && m.in === 'open') {
+      this.error = m.code === 'unknown_document' ? 'There is no such document on this server.' : m.message;
+      this.emit('status', this.status());
+      return;
+    }
+    if (m.type === 'error' && m.in === 'submit' && RETRY_CODES.has(m.code)) {
+      setTimeout(() => this.sync.resend(), m.code === 'busy' ? 500 : 1000);
+      return;
+    }
+    if (m.type === 'snapshot' && m.title) this.title = m.title;
+    this.sync.handle(m);
+    if (m.type === 'snapshot' || m.type === 'ops') {
+      this.loaded = true;
+      this.error = null;
+      this.refreshPresence();
+      this.save();
+    } else if (m.type === 'op' || m.type === 'ack') {
+      this.saveLater();
+      // A presence sent while edits were pending sat at the start of the text they insert (the
+      // server does not have that text yet): now that it has, say where the cursor really is.
+      if (m.type === 'ack') this.refreshPresence();
+    }
+    this.emit('presence', this.sync.others());
+    this.emit('status', this.status());
+  }
+
+  // ---- Keeping state in IndexedDB -----------------------------------------------------------
+
+  saveLater() {
+    if (!this.saveTimer) this.saveTimer = setTimeout(() => { this.saveTimer = null; this.save(); }, SAVE_CONFIRMED_AFTER_MS);
+  }
+
+  /// Writes the current state, then lets waiting submissions go. Writes again when the state
+  /// changed meanwhile.
+  save() {
+    if (this.saving) {
+      this.saveAgain = true;
+      return;
+    }
+    this.saving = true;
+    const ready = this.outbox.length;
+    saveRecord(this.docId, this.client, this.record())
+      .catch((e) => console.error('jointly: could not keep edits in IndexedDB', e))
+      .then(() => {
+        this.saving = false;
+        for (const m of this.outbox.splice(0, ready)) this.connection.send(m);
+        if (this.saveAgain || this.outbox.length) {
+          this.saveAgain = false;
+          this.save();
+        }
+      });
+  }
+
+  record() {
+    const s = this.sync;
+    const f = s.inflight;
+    return {
+      doc: this.docId,
+      client: this.client,
+      title: this.title,
+      rev: s.rev,
+      seq: s.seq,
+      confirmed: this.loaded ? s.confirmed.toJSON() : null,
+      inflight: f && { rev: f.rev, seq: f.seq, op: f.op, current: f.current, edits: f.edits },
+      buffer: s.buffer && { op: s.buffer.op, edits: s.buffer.edits },
+      rejected: this.rejected,
+      saved: Date.now(),
+    };
+  }
+
+  rejectedEdit(r) {
+    this.rejected.push({
+      time: Date.now(), code: r.code, message: r.message, texts: r.texts,
+    });
+    this.save();
+    this.emit('rejected', this.rejected);
+  }
+}
+
+/// Puts a kept record back into a fresh Sync: the confirmed document, and the pending edits
+/// on top of it (sync.js has no public way to do this; it keeps the same invariants its own
+/// `edit` and `flush` keep: local = confirmed + inflight.current + buffer).
+function restore(sync, record) {
+  sync.load(Doc.fromJSON(record.confirmed), record.rev);
+  sync.seq = Math.max(sync.seq, record.seq || 0);
+  if (record.inflight) {
+    const f = record.inflight;
+    sync.inflight = {
+      rev: f.rev, seq: f.seq, op: parseDocOp(f.op), current: parseDocOp(f.current), edits: f.edits,
+    };
+  }
+  if (record.buffer) sync.buffer = { op: parseDocOp(record.buffer.op), edits: record.buffer.edits };
+  if (sync.inflight || sync.buffer) {
+    const view = sync.buildView();
+    sync.local = view.doc;
+    sync.suspended = view.suspended;
+    sync.onChange({ doc: view.doc, op: null, origin: 'load', sections: [...view.doc.sections.keys()] });
+  }
+}

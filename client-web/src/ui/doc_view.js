@@ -1,0 +1,313 @@
+// The document view: the outline of sections (add, move up/down, remove with confirmation),
+// each section's title and body in a FieldEditor, who is here, edits that could not be saved,
+// and the rendered preview. It renders a DocSession and turns the user's actions into document
+// operations.
+
+import { positionBetween } from '../doc_op.js';
+import { colorOf } from './colors.js';
+import { h, replaceChildren } from './dom.js';
+import { FieldEditor } from './field_editor.js';
+import { randomId } from './identity.js';
+import { renderPreview } from './preview.js';
+
+const PREVIEW_AFTER_MS = 250;
+
+export class DocView {
+  /// @param {HTMLElement} root where the view goes
+  /// @param {DocSession} session
+  /// @param {{name: string, institution: string, client: string}} me
+  constructor(root, session, me) {
+    this.session = session;
+    this.me = me;
+    this.sections = new Map(); // id -> {article, heading, title: FieldEditor, body: FieldEditor, locked}
+    this.previewTimer = null;
+    this.others = [];
+    this.active = null; // {section, field} of the editor the user was last in
+    session.presenceSource = () => {
+      const view = this.active && this.sections.get(this.active.section);
+      if (!view) return null;
+      return { ...this.active, ...view[this.active.field].selection() };
+    };
+
+    this.outline = h('ol', { class: 'outline-list' });
+    this.people = h('ul', { class: 'people' });
+    this.rejectedBox = h('div', { class: 'rejected', role: 'alert' });
+    this.previewBody = h('div', { class: 'preview' });
+    this.editors = h('div', { class: 'sections' });
+    this.dialog = h('dialog', { class: 'confirm', 'aria-labelledby': 'confirm-text' });
+    this.notice = h('p', { class: 'notice', role: 'alert' });
+
+    replaceChildren(root,
+      h('div', { class: 'doc-layout' },
+        h('nav', { class: 'outline', 'aria-label': 'Sections' },
+          h('h2', {}, 'Sections'), this.outline,
+          h('button', { type: 'button', class: 'add', onclick: () => this.addSection(null) }, '+ Add a section')),
+        h('div', { class: 'editors', role: 'region', 'aria-label': 'The document' }, this.notice, this.editors),
+        h('aside', { class: 'side' },
+          h('section', { 'aria-labelledby': 'people-h' }, h('h2', { id: 'people-h' }, 'Who is here'), this.people),
+          this.rejectedBox,
+          h('details', { class: 'preview-box', open: window.innerWidth > 1100 },
+            h('summary', {}, h('h2', {}, 'Preview')), this.previewBody))),
+      this.dialog);
+
+    session.on('change', (change) => this.changed(change));
+    session.on('presence', (others) => { this.others = others; this.showPresence(); });
+    session.on('rejected', () => this.showRejected());
+    this.render();
+    this.showRejected();
+  }
+
+  get doc() {
+    return this.session.doc;
+  }
+
+  // ---- Rendering ----------------------------------------------------------------------------
+
+  changed(change) {
+    if (change.origin === 'remote' && change.op) {
+      let structural = false;
+      for (const c of change.op) {
+        const view = this.sections.get(c.edit);
+        if ('edit' in c && view) view[c.f].applyRemote(c.op);
+        else structural = true;
+      }
+      this.render(!structural);
+    } else {
+      this.render();
+    }
+  }
+
+  /// Brings every part of the view up to date with the session's document. `textOnly`: only
+  /// text changed (no section added, removed, moved, locked).
+  render(textOnly = false) {
+    const doc = this.doc;
+    const ordered = doc.ordered();
+    if (!textOnly) {
+      const live = new Set(ordered.map((s) => s.id));
+      for (const [id, view] of this.sections) {
+        if (!live.has(id)) {
+          view.title.destroy();
+          view.body.destroy();
+          view.article.remove();
+          this.sections.delete(id);
+        }
+      }
+      let before = this.editors.firstChild;
+      ordered.forEach((s, i) => {
+        let view = this.sections.get(s.id);
+        if (!view) {
+          view = this.makeSection(s);
+          this.sections.set(s.id, view);
+        }
+        view.number.textContent = `${i + 1}.`;
+        if (view.locked !== s.locked) {
+          view.locked = s.locked;
+          view.title.setReadOnly(s.locked);
+          view.body.setReadOnly(s.locked);
+          view.lockBadge.hidden = !s.locked;
+        }
+        if (view.article !== before) this.editors.insertBefore(view.article, before);
+        else before = before.nextSibling;
+      });
+    }
+    // Every editor shows the document's text (a no-op unless something was rebuilt).
+    for (const s of ordered) {
+      const view = this.sections.get(s.id);
+      if (view.title.text !== s.title) view.title.setText(s.title);
+      if (view.body.text !== s.body) view.body.setText(s.body);
+    }
+    this.renderOutline(ordered);
+    this.showPresence();
+    this.schedulePreview();
+    this.showNotice();
+  }
+
+  /// Says when the document is still loading or cannot be opened.
+  showNotice() {
+    const status = this.session.status();
+    this.notice.textContent = !status.loaded && !status.error ? 'Loading the document…' : (status.error || '');
+    this.notice.hidden = this.notice.textContent === '';
+  }
+
+  makeSection(s) {
+    const number = h('span', { class: 'number', 'aria-hidden': 'true' });
+    const titleBox = h('div', { class: 'title-box' });
+    const bodyBox = h('div', { class: 'body-box' });
+    const lockBadge = h('span', { class: 'badge', hidden: !s.locked }, 'Locked');
+    const article = h('article', { class: 'section', id: `s-${s.id}`, 'data-section': s.id },
+      h('div', { class: 'section-head' }, number, titleBox, lockBadge),
+      bodyBox,
+      h('div', { class: 'section-foot' },
+        h('button', { type: 'button', class: 'link', onclick: () => this.addSection(s.id) }, '+ Add a section below')));
+    const common = (field) => ({
+      field,
+      readOnly: s.locked,
+      onChange: (op) => this.localEdit(s.id, field, op),
+      onSelection: (anchor, head) => {
+        this.active = { section: s.id, field };
+        this.session.setPresence(s.id, field, anchor, head);
+      },
+    });
+    const view = { article, number, lockBadge, locked: s.locked };
+    view.title = new FieldEditor({
+      ...common('title'), parent: titleBox, text: s.title, label: 'Section title',
+      placeholder: 'Section title', onEnter: () => view.body.focus(),
+    });
+    view.body = new FieldEditor({
+      ...common('body'), parent: bodyBox, text: s.body, label: 'Section text (Markdown)',
+      placeholder: 'Write this section here (Markdown)…',
+    });
+    return view;
+  }
+
+  renderOutline(ordered) {
+    const focused = document.activeElement && this.outline.contains(document.activeElement)
+      ? document.activeElement.dataset.key : null;
+    const items = ordered.map((s, i) => {
+      const name = s.title || 'Untitled section';
+      return h('li', {}, h('div', {},
+        h('a', { href: `#s-${s.id}`, 'data-key': `go-${s.id}`, onclick: (e) => { e.preventDefault(); this.sections.get(s.id).title.focus(); } }, name),
+        h('span', { class: 'tools' },
+          h('button', { type: 'button', 'data-key': `up-${s.id}`, 'aria-label': `Move “${name}” up`, title: 'Move up', disabled: i === 0, onclick: () => this.move(s.id, -1) }, '↑'),
+          h('button', { type: 'button', 'data-key': `down-${s.id}`, 'aria-label': `Move “${name}” down`, title: 'Move down', disabled: i === ordered.length - 1, onclick: () => this.move(s.id, 1) }, '↓'),
+          h('button', { type: 'button', 'data-key': `rm-${s.id}`, 'aria-label': `Remove “${name}”`, title: 'Remove', disabled: s.locked, onclick: () => this.confirmRemove(s.id) }, '✕'))));
+    });
+    replaceChildren(this.outline, items);
+    if (focused) {
+      const el = this.outline.querySelector(`[data-key="${focused}"]`);
+      if (el && !el.disabled) el.focus();
+    }
+  }
+
+  showPresence() {
+    const bySection = new Map();
+    for (const p of this.others) {
+      const key = `${p.section}\u0000${p.field}`;
+      if (!bySection.has(key)) bySection.set(key, []);
+      bySection.get(key).push({ client: p.client, name: p.name, color: colorOf(p.client), anchor: p.anchor, head: p.head });
+    }
+    for (const [id, view] of this.sections) {
+      view.title.setCursors(bySection.get(`${id}\u0000title`) || []);
+      view.body.setCursors(bySection.get(`${id}\u0000body`) || []);
+    }
+    const where = (p) => {
+      const s = this.doc.section(p.section);
+      return s ? `in “${s.title || 'Untitled section'}”` : '';
+    };
+    const person = (name, institution, client, detail) => h('li', { 'data-client': client },
+      h('span', { class: 'swatch', style: `background-color: ${colorOf(client)}`, 'aria-hidden': 'true' }),
+      h('span', { class: 'who' }, h('strong', {}, name), h('span', { class: 'inst' }, institution), detail ? h('span', { class: 'where' }, detail) : null));
+    replaceChildren(this.people,
+      person(`${this.me.name} (you)`, this.me.institution, this.me.client, ''),
+      this.others.map((p) => person(p.name, p.institution, p.client, where(p))));
+  }
+
+  showRejected() {
+    const list = this.session.rejected;
+    if (list.length === 0) {
+      replaceChildren(this.rejectedBox);
+      this.rejectedBox.hidden = true;
+      return;
+    }
+    this.rejectedBox.hidden = false;
+    replaceChildren(this.rejectedBox,
+      h('h2', {}, 'Edits that could not be saved'),
+      h('p', {}, 'Your text is kept here. Copy it back where it belongs, then dismiss the note.'),
+      h('ul', {}, list.map((r, i) => {
+        const text = r.texts.map((t) => t.text).join('\n');
+        return h('li', {},
+          h('p', { class: 'reason' }, reasonOf(r)),
+          text ? h('pre', { class: 'kept-text' }, text) : h('p', { class: 'muted' }, '(no typed text in this change)'),
+          h('div', { class: 'row' },
+            text ? h('button', { type: 'button', onclick: () => navigator.clipboard && navigator.clipboard.writeText(text) }, 'Copy the text') : null,
+            h('button', { type: 'button', onclick: () => this.session.dismissRejected(i) }, 'Dismiss')));
+      })));
+  }
+
+  schedulePreview() {
+    if (this.previewTimer) return;
+    this.previewTimer = setTimeout(() => {
+      this.previewTimer = null;
+      renderPreview(this.previewBody, this.doc);
+    }, PREVIEW_AFTER_MS);
+  }
+
+  // ---- The user's actions -------------------------------------------------------------------
+
+  localEdit(section, field, textOp) {
+    try {
+      this.session.edit([{ edit: section, f: field, op: textOp }]);
+    } catch (e) {
+      // The editor allowed an edit the document does not (the section was locked or removed a
+      // moment ago): keep the text where the user can see it and show the document's text.
+      const texts = textOp.filter((c) => typeof c === 'string').map((text) => ({ section, field, text }));
+      this.session.rejectedEdit({ code: e.code || 'error', message: e.message, texts });
+      this.render();
+    }
+  }
+
+  addSection(afterId) {
+    const ordered = this.doc.ordered();
+    let i = afterId === null ? ordered.length - 1 : ordered.findIndex((s) => s.id === afterId);
+    const before = i >= 0 ? ordered[i].pos : '';
+    let next = i + 1 < ordered.length ? ordered[i + 1].pos : '';
+    if (next !== '' && next <= before) next = ''; // equal keys (added at once elsewhere): go past them
+    const id = randomId(12);
+    this.session.edit([{ add: id, pos: positionBetween(before, next), title: '', body: '' }]);
+    const view = this.sections.get(id);
+    if (view) view.title.focus();
+  }
+
+  move(id, delta) {
+    const ordered = this.doc.ordered();
+    const i = ordered.findIndex((s) => s.id === id);
+    const j = i + delta;
+    if (i < 0 || j < 0 || j >= ordered.length) return;
+    // Between the neighbours on the far side of the section it passes.
+    const lo = delta < 0 ? (ordered[j - 1] ? ordered[j - 1].pos : '') : ordered[j].pos;
+    const hi = delta < 0 ? ordered[j].pos : (ordered[j + 1] ? ordered[j + 1].pos : '');
+    let pos;
+    try {
+      pos = positionBetween(lo, hi !== '' && hi <= lo ? '' : hi);
+    } catch (e) {
+      this.session.emit('rejected', this.session.rejected);
+      return;
+    }
+    this.session.edit([{ move: id, pos }]);
+  }
+
+  confirmRemove(id) {
+    const s = this.doc.section(id);
+    if (!s) return;
+    const name = s.title || 'Untitled section';
+    const remove = h('button', { type: 'button', class: 'danger', value: 'remove' }, 'Remove the section');
+    const keep = h('button', { type: 'button', value: 'keep' }, 'Keep it');
+    replaceChildren(this.dialog,
+      h('p', { id: 'confirm-text' }, `Remove the section “${name}” and its text for everyone?`),
+      h('div', { class: 'row' }, keep, remove));
+    keep.addEventListener('click', () => this.dialog.close());
+    remove.addEventListener('click', () => {
+      this.dialog.close();
+      const now = this.doc.section(id);
+      if (now && !now.removed && !now.locked) this.session.edit([{ remove: id }]);
+    });
+    this.dialog.showModal();
+    keep.focus();
+  }
+}
+
+const REASONS = {
+  section_locked: 'The section was locked before your edit reached the server.',
+  section_removed: 'Someone removed the section before your edit reached the server.',
+  edit_dropped: 'Someone else’s change replaced yours before it reached the server.',
+  resync: 'The document had to be reloaded from the server before your edit was confirmed.',
+  depends_on_rejected: 'This edit was made on top of another edit that could not be saved.',
+  document_too_large: 'The document has reached the largest size the server accepts.',
+  too_large: 'This change is larger than the server accepts at once.',
+  rev_too_old: 'This edit was made on a version of the document that is too old to merge.',
+};
+
+function reasonOf(r) {
+  const plain = REASONS[r.code] || 'The server refused this edit.';
+  return `${plain} (${r.message})`;
+}
