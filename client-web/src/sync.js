@@ -96,20 +96,29 @@ export class Sync {
     return (this.inflight ? this.inflight.edits : 0) + (this.buffer ? this.buffer.edits : 0);
   }
 
+  // The in-flight op as part of the local document: not when it waits over a snapshot (it
+  // cannot follow the revisions in between; the server's answer says whether it is in).
+  get shown() {
+    return this.inflight && !this.inflight.overSnapshot ? this.inflight : null;
+  }
+
   /// Whether an op is waiting for the server's answer.
   get waiting() {
     return this.inflight !== null;
   }
 
   /// Starts over from a snapshot at `rev` (the first `snapshot`, or after `onDesync`). Local
-  /// edits not yet confirmed cannot be carried over a snapshot (the revisions in between are
-  /// unknown): they are handed to `onRejected` with the code `resync`.
-  load(snapshot, rev) {
+  /// edits not yet sent cannot be carried over a snapshot (the revisions in between are
+  /// unknown): they are handed to `onRejected` with the code `resync`. With `keepInflight`, the
+  /// op in flight stays, unseen, to be resubmitted unchanged: the server either has it already
+  /// (a duplicate ack: the snapshot holds it) or refuses it (reported then).
+  load(snapshot, rev, { keepInflight = false } = {}) {
     const doc = snapshot instanceof Doc ? snapshot : Doc.fromJSON(snapshot);
     const lost = [];
-    if (this.inflight) lost.push(this.inflight);
+    if (this.inflight && !keepInflight) lost.push(this.inflight);
     if (this.buffer) lost.push(this.buffer);
-    this.inflight = null;
+    if (this.inflight && keepInflight) this.inflight.overSnapshot = true;
+    else this.inflight = null;
     this.buffer = null;
     this.confirmed = doc;
     this.local = doc;
@@ -188,12 +197,14 @@ export class Sync {
     else this.flush();
   }
 
-  /// After (re)connecting with a fresh snapshot (`open` without `rev`): `load`s it, then sends.
+  /// After (re)connecting with a snapshot (`open` without `rev`, or with a `rev` older than
+  /// the server keeps): `load`s it, then resubmits the in-flight op unchanged, or sends.
   loaded(message) {
-    this.load(message.snapshot, message.rev);
+    this.load(message.snapshot, message.rev, { keepInflight: true });
     this.connected = true;
     for (const p of message.presence || []) this.receivePresence(p);
-    this.flush();
+    if (this.inflight) this.sendSubmit();
+    else this.flush();
   }
 
   // ---- Messages from the server -------------------------------------------------------------
@@ -222,7 +233,7 @@ export class Sync {
       return false;
     }
     if (this.inflight && client === this.client && seq === this.inflight.seq) {
-      return this.ack({ seq, rev });
+      return this.ack({ seq, rev }, opJSON); // the op as the server applied it
     }
     let op;
     try {
@@ -235,7 +246,7 @@ export class Sync {
     this.rev = rev;
     this.remember(rev, op);
     let mine = op; // the op as it applies to the local document
-    const f = this.inflight;
+    const f = this.shown;
     if (f) {
       const inflight = transform(f.current, op, 'left');
       mine = transform(op, f.current, 'right');
@@ -252,35 +263,58 @@ export class Sync {
     return true;
   }
 
-  /// The server's `ack` ({seq, rev}) of the in-flight op. Returns false on lost sync.
-  ack({ seq, rev }) {
+  /// The server's `ack` ({seq, rev}) of the in-flight op (`applied`: the op as the server
+  /// applied it, when known). Returns false on lost sync.
+  ack({ seq, rev }, applied = null) {
     const f = this.inflight;
     if (!f || seq !== f.seq) return true; // a late duplicate answer
+    if (f.overSnapshot && rev <= this.rev) {
+      this.inflight = null; // applied before the snapshot, which holds it
+      this.flush();
+      return true;
+    }
+    if (f.overSnapshot && !applied) {
+      // Applied after the snapshot, but its op could not follow the revisions in between.
+      this.desync(`seq ${seq} was applied as revision ${rev}, after the snapshot at ${this.rev}`);
+      return false;
+    }
     if (rev !== this.rev + 1) {
       this.desync(`the ack names revision ${rev}, but this replica is at ${this.rev}`);
       return false;
     }
+    let op = f.current;
     try {
-      this.confirmed = apply(this.confirmed, f.current);
+      if (applied) op = parseDocOp(applied);
+      this.confirmed = apply(this.confirmed, op);
     } catch (e) {
       this.desync(`the acknowledged op does not apply to revision ${this.rev}: ${e.message}`);
       return false;
     }
     this.rev = rev;
-    this.remember(rev, f.current);
+    this.remember(rev, op);
     this.inflight = null;
-    if (this.suspended.size > 0) this.refresh(null, sectionsTouched(f.current));
+    if (this.suspended.size > 0 || f.overSnapshot) this.refresh(null, sectionsTouched(op));
     this.flush();
     return true;
   }
 
   /// The server's `error` answer. A refused submission of the in-flight op is taken out of the
-  /// local document and reported (the RETRY_CODES keep it).
+  /// local document and reported (the RETRY_CODES keep it; after `rev_too_old` it is sent again
+  /// as a new submission on the current revision, unless it waited over a snapshot).
   error({ in: kind, seq, code, message }) {
     const f = this.inflight;
     if (kind !== 'submit' || !f || seq !== f.seq) return true;
     if (RETRY_CODES.has(code)) return true;
     this.inflight = null;
+    if (code === 'rev_too_old' && !f.overSnapshot) {
+      // Not applied, and its rev fell out of the server's window while it travelled; but it
+      // has followed every revision since: send it again as a new submission on this one.
+      this.buffer = this.buffer
+        ? { op: compose(f.current, this.buffer.op), edits: f.edits + this.buffer.edits }
+        : { op: f.current, edits: f.edits };
+      this.flush();
+      return true;
+    }
     this.reportRejected(f.op, f.edits, new OpError(code, message));
     // Buffered edits of the same sections were made on top of the refused op: they go too.
     const gone = new Set([...sectionsTouched(f.op), ...sectionsTouched(f.current)]);
@@ -316,7 +350,7 @@ export class Sync {
     } else if (p.rev > this.rev) {
       return; // from the future: the server never sends these
     }
-    if (at && this.inflight) at = transformPresence(at, this.inflight.current);
+    if (at && this.shown) at = transformPresence(at, this.shown.current);
     if (at && this.buffer) at = transformPresence(at, this.buffer.op);
     if (at) this.presences.set(p.client, at);
     else this.presences.delete(p.client);
@@ -356,7 +390,7 @@ export class Sync {
     if (!s || s.removed) return null;
     let pos = { anchor, head };
     const ops = [];
-    if (this.inflight) ops.push(this.inflight.current);
+    if (this.shown) ops.push(this.shown.current);
     if (this.buffer) ops.push(this.buffer.op);
     for (const op of ops.reverse()) {
       for (let i = op.length - 1; i >= 0 && pos; i--) {
@@ -411,7 +445,7 @@ export class Sync {
     const before = this.suspended;
     const view = this.buildView();
     const touched = new Set([...sections, ...before, ...view.suspended]);
-    if (this.inflight) for (const id of sectionsTouched(this.inflight.current)) touched.add(id);
+    if (this.shown) for (const id of sectionsTouched(this.shown.current)) touched.add(id);
     if (this.buffer) for (const id of sectionsTouched(this.buffer.op)) touched.add(id);
     this.local = view.doc;
     this.suspended = view.suspended;
@@ -424,7 +458,7 @@ export class Sync {
     let doc = this.confirmed;
     const suspended = new Set();
     const ops = [];
-    if (this.inflight) ops.push(this.inflight.current);
+    if (this.shown) ops.push(this.shown.current);
     if (this.buffer) ops.push(this.buffer.op);
     for (const op of ops) {
       for (const c of op) {

@@ -147,6 +147,16 @@ describe('the sync core', () => {
     assert.deepEqual(rejected, []);
   });
 
+  it('sends an op refused as too old again, on the current revision with a new seq', () => {
+    const { sync, sent, rejected } = client();
+    sync.edit(ins('s1', 0, 'x'));
+    sync.handle({ type: 'op', doc: 1, rev: 11, op: ins('s1', 0, 'A'), client: 'other', seq: 1 });
+    sync.handle({ type: 'error', in: 'submit', doc: 1, seq: 1, code: 'rev_too_old', message: 'too old' });
+    assert.deepEqual(sent.at(-1), { type: 'submit', doc: 1, rev: 11, client: 'me', seq: 2, op: ins('s1', 0, 'x') });
+    assert.deepEqual(rejected, []);
+    assert.equal(body(sync), 'xAabc');
+  });
+
   it('keeps an op refused because the document was not open, and resubmits it on catchUp', () => {
     const { sync, sent, rejected } = client();
     sync.edit(ins('s1', 0, 'x'));
@@ -193,14 +203,38 @@ describe('the sync core', () => {
     assert.equal(sync.pending, 0);
   });
 
-  it('asks for a reload when a revision is missing, and reports unsaved edits on reload', () => {
-    const { sync, desyncs, rejected } = client();
-    sync.edit(ins('s1', 0, 'x'));
+  it('asks for a reload when a revision is missing', () => {
+    const { sync, desyncs } = client();
     sync.handle({ type: 'op', doc: 1, rev: 12, op: [], client: 'other', seq: 1 });
     assert.equal(desyncs.length, 1);
-    sync.loaded({ rev: 12, snapshot: SNAP });
-    assert.equal(rejected[0].code, 'resync');
+    assert.equal(sync.connected, false);
+  });
+
+  it('over a snapshot, resubmits its in-flight op and counts a duplicate ack as saved', () => {
+    const { sync, sent, rejected } = client();
+    sync.edit(ins('s1', 0, 'x'));
+    sync.disconnected();
+    sync.edit(ins('s1', 0, 'y')); // buffered: cannot be carried over a snapshot
+    const snap = { v: 1, sections: [{ id: 's1', pos: 'V', title: 'Vision', body: 'xabc!' }] };
+    sync.handle({ type: 'snapshot', doc: 1, rev: 90, snapshot: snap });
+    assert.deepEqual(sent.at(-1), sent[0]);
+    assert.deepEqual(rejected.map((r) => [r.code, r.texts[0].text]), [['resync', 'y']]);
+    assert.equal(body(sync), 'xabc!');
+    sync.handle({ type: 'ack', doc: 1, seq: 1, rev: 11, duplicate: true });
+    assert.equal(sync.pending, 0);
+    assert.equal(sync.rev, 90);
+    assert.equal(rejected.length, 1);
+  });
+
+  it('over a snapshot, reports its in-flight op when the server refuses it as too old', () => {
+    const { sync, rejected } = client();
+    sync.edit(ins('s1', 0, 'x'));
+    sync.disconnected();
+    sync.handle({ type: 'snapshot', doc: 1, rev: 90, snapshot: SNAP });
+    sync.handle({ type: 'error', in: 'submit', doc: 1, seq: 1, code: 'rev_too_old', message: 'too old' });
+    assert.deepEqual(rejected.map((r) => [r.code, r.texts[0].text]), [['rev_too_old', 'x']]);
     assert.equal(body(sync), 'abc');
+    assert.equal(sync.pending, 0);
   });
 
   it('moves others\' cursors through its pending edits and remote ops', () => {

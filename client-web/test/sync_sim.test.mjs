@@ -139,7 +139,8 @@ class SimClient {
   }
 
   deliver(m) {
-    const key = m.type === 'ack' && m.duplicate ? 'duplicate acks' : m.type === 'error' ? `refusals (${m.code})` : null;
+    const key = m.type === 'ack' && m.duplicate ? 'duplicate acks' : m.type === 'error' ? `refusals (${m.code})`
+      : m.type === 'snapshot' && m.rev > 0 ? 'snapshots after a reconnect' : null;
     if (key) STATS.set(key, (STATS.get(key) || 0) + 1);
     if (m.type === 'ops') {
       const own = m.ops.filter((o) => o.client === this.sync.client).length;
@@ -153,7 +154,9 @@ function simulate(seed) {
   const rnd = makeRandom(seed);
   const net = new Network(rnd);
   const snapshot = initialSnapshot(rnd);
-  const server = new SimServer(snapshot);
+  // Now and then the server keeps a short window of revisions, so that a client that was away
+  // gets a snapshot and its old in-flight op is either already in or refused as too old.
+  const server = new SimServer(snapshot, 1, rnd.chance(0.2) ? rnd.int(1, 6) : Infinity);
   const maxDelay = rnd.int(1, 30);
   const clients = [];
   const n = rnd.int(2, 4);

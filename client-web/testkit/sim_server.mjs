@@ -11,8 +11,11 @@ import { Doc, OpError, apply, parseDocOp, transform } from '../src/doc_op.js';
 export class SimServer {
   /// @param {object} snapshot the document at revision 0 (snapshot JSON)
   /// @param {number} [docId] the document id in messages
-  constructor(snapshot, docId = 1) {
+  /// @param {number} [maxLag] the oldest `rev` accepted is head - maxLag (--max-rev-lag): an
+  ///   older `open` gets a snapshot, an older `submit` the error rev_too_old
+  constructor(snapshot, docId = 1, maxLag = Infinity) {
     this.id = docId;
+    this.maxLag = maxLag;
     this.doc = Doc.fromJSON(snapshot);
     this.log = []; // revision r is log[r - 1]: {rev, op, client, seq}
     this.applied = new Map(); // "client seq" -> rev
@@ -26,7 +29,7 @@ export class SimServer {
   /// `open` with `rev`: subscribes conn and answers with the revisions after rev.
   open(conn, rev) {
     this.connections.add(conn);
-    if (rev === undefined) {
+    if (rev === undefined || rev < this.head - this.maxLag) {
       conn.send({ type: 'snapshot', doc: this.id, rev: this.head, snapshot: this.doc.toJSON(), presence: [] });
       return;
     }
@@ -52,6 +55,7 @@ export class SimServer {
     const refuse = (code, message) =>
       conn.send({ type: 'error', code, message, in: 'submit', doc: this.id, seq });
     if (rev > this.head) return refuse('rev_in_future', `rev ${rev} is newer than ${this.head}`);
+    if (rev < this.head - this.maxLag) return refuse('rev_too_old', `rev ${rev} is older than ${this.head} - ${this.maxLag}`);
     let op;
     let doc;
     try {
