@@ -54,3 +54,25 @@ build() {
   fi
   cmake --build "$dir" -j"$(nproc)" "${JOINTLY_BUILD_TARGETS[@]/#/--target=}"
 }
+
+# build_client [--with-browser]: builds the browser client into client-web/dist (npm ci when the
+# lock file changed, then esbuild: index.html, app.js, app.css). With --with-browser it also
+# installs what the client's end-to-end tests need: Debian's chromium (driven by playwright-core
+# at /usr/bin/chromium) and a colour emoji font, so that emoji show in the screenshots.
+build_client() {
+  if [ "${1:-}" = --with-browser ]; then
+    local missing=() p
+    for p in chromium fonts-noto-color-emoji; do
+      dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+      log "installing: ${missing[*]}"
+      export DEBIAN_FRONTEND=noninteractive
+      as_root apt-get update -qq
+      as_root apt-get install -y -qq "${missing[@]}" >/dev/null || return 1
+    fi
+  fi
+  npm_ci "$JOINTLY_ROOT/client-web" || return 1
+  log "building the browser client into client-web/dist"
+  (cd "$JOINTLY_ROOT/client-web" && node build.mjs)
+}

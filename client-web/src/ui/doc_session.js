@@ -214,7 +214,9 @@ export class DocSession {
       rev: s.rev,
       seq: s.seq,
       confirmed: this.loaded ? s.confirmed.toJSON() : null,
-      inflight: f && { rev: f.rev, seq: f.seq, op: f.op, current: f.current, edits: f.edits },
+      inflight: f && {
+        rev: f.rev, seq: f.seq, op: f.op, current: f.current, edits: f.edits, overSnapshot: Boolean(f.overSnapshot),
+      },
       buffer: s.buffer && { op: s.buffer.op, edits: s.buffer.edits },
       rejected: this.rejected,
       saved: Date.now(),
@@ -241,6 +243,7 @@ function restore(sync, record) {
     sync.inflight = {
       rev: f.rev, seq: f.seq, op: parseDocOp(f.op), current: parseDocOp(f.current), edits: f.edits,
     };
+    if (f.overSnapshot) sync.inflight.overSnapshot = true; // waits, unseen, for the server's answer
   }
   if (record.buffer) sync.buffer = { op: parseDocOp(record.buffer.op), edits: record.buffer.edits };
   if (sync.inflight || sync.buffer) {

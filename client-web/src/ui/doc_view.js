@@ -50,6 +50,15 @@ export class DocView {
             h('summary', {}, h('h2', {}, 'Preview')), this.previewBody))),
       this.dialog);
 
+    // Sections become CodeMirror editors when they come near the screen.
+    this.nearScreen = new IntersectionObserver((entries) => {
+      for (const e of entries) {
+        if (!e.isIntersecting) continue;
+        const view = this.sections.get(e.target.dataset.section);
+        this.nearScreen.unobserve(e.target);
+        if (view) { view.title.mount(); view.body.mount(); }
+      }
+    }, { rootMargin: '800px 0px' });
     session.on('change', (change) => this.changed(change));
     session.on('presence', (others) => { this.others = others; this.showPresence(); });
     session.on('rejected', () => this.showRejected());
@@ -86,6 +95,7 @@ export class DocView {
       const live = new Set(ordered.map((s) => s.id));
       for (const [id, view] of this.sections) {
         if (!live.has(id)) {
+          this.nearScreen.unobserve(view.article);
           view.title.destroy();
           view.body.destroy();
           view.article.remove();
@@ -98,6 +108,7 @@ export class DocView {
         if (!view) {
           view = this.makeSection(s);
           this.sections.set(s.id, view);
+          this.nearScreen.observe(view.article);
         }
         view.number.textContent = `${i + 1}.`;
         if (view.locked !== s.locked) {

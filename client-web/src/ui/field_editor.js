@@ -8,6 +8,7 @@ import { Decoration, EditorView, WidgetType, keymap, placeholder as placeholderT
 import { defaultKeymap, history, historyKeymap } from '@codemirror/commands';
 import { markdownLanguage } from '@codemirror/lang-markdown';
 import { LanguageSupport, defaultHighlightStyle, syntaxHighlighting } from '@codemirror/language';
+import { type } from 'ot-text-unicode';
 import { changesToTextOp, diffText, textOpToChanges, toCodePoint, toUtf16 } from './text_bridge.js';
 
 // Markdown without the languages of embedded code blocks (they would triple the bundle).
@@ -68,6 +69,9 @@ const oneLine = EditorState.transactionFilter.of((tr) => {
   return { changes, selection: tr.selection, scrollIntoView: tr.scrollIntoView, userEvent: tr.annotation(Transaction.userEvent) };
 });
 
+/// The editor of one field. It starts as a light placeholder showing the text, and becomes a
+/// CodeMirror editor on `mount()` (the document view mounts the sections near the screen, so a
+/// long document opens quickly) or when it gets the focus.
 export class FieldEditor {
   /// @param {object} config
   /// @param {HTMLElement} config.parent
@@ -81,11 +85,34 @@ export class FieldEditor {
   ///   (code points), while the editor has focus
   /// @param {() => void} [config.onEnter] Enter in a title
   constructor(config) {
+    this.config = config;
     this.field = config.field;
     this.onChange = config.onChange;
     this.onSelection = config.onSelection;
     this.readOnly = new Compartment();
+    this.readOnlyValue = Boolean(config.readOnly);
+    this.textValue = config.text;
     this.cursors = [];
+    this.view = null;
+    this.lite = document.createElement('div');
+    this.lite.className = `cm-lite ${config.field === 'title' ? 'cm-title' : 'cm-body'}`;
+    this.lite.tabIndex = 0;
+    this.lite.setAttribute('role', 'textbox');
+    this.lite.setAttribute('aria-label', config.label);
+    this.lite.addEventListener('focus', () => this.focus());
+    this.showLite();
+    config.parent.append(this.lite);
+  }
+
+  showLite() {
+    this.lite.textContent = this.textValue || this.config.placeholder || '';
+    this.lite.classList.toggle('empty', !this.textValue);
+  }
+
+  /// Makes the placeholder a CodeMirror editor (once).
+  mount() {
+    if (this.view) return;
+    const config = this.config;
     const title = config.field === 'title';
     const extensions = [
       history(),
@@ -94,22 +121,21 @@ export class FieldEditor {
         ...defaultKeymap, ...historyKeymap,
       ]),
       cursorField,
-      this.readOnly.of(EditorState.readOnly.of(Boolean(config.readOnly))),
+      this.readOnly.of(EditorState.readOnly.of(this.readOnlyValue)),
       EditorView.contentAttributes.of({ 'aria-label': config.label, ...(title ? {} : { 'aria-multiline': 'true' }) }),
       EditorView.updateListener.of((update) => this.updated(update)),
       config.placeholder ? placeholderText(config.placeholder) : [],
     ];
     if (title) extensions.push(oneLine);
     else extensions.push(EditorView.lineWrapping, markdownSupport, syntaxHighlighting(defaultHighlightStyle));
-    this.view = new EditorView({
-      parent: config.parent,
-      state: EditorState.create({ doc: config.text, extensions }),
-    });
+    this.view = new EditorView({ state: EditorState.create({ doc: this.textValue, extensions }) });
     this.view.dom.classList.add(title ? 'cm-title' : 'cm-body');
+    this.lite.replaceWith(this.view.dom);
+    if (this.cursors.length) this.setCursors(this.cursors);
   }
 
   get text() {
-    return this.view.state.doc.toString();
+    return this.view ? this.view.state.doc.toString() : this.textValue;
   }
 
   updated(update) {
@@ -131,6 +157,7 @@ export class FieldEditor {
 
   /// The main selection in code points: {anchor, head}.
   selection() {
+    if (!this.view) return { anchor: 0, head: 0 };
     const { anchor, head } = this.view.state.selection.main;
     const text = this.text;
     return { anchor: toCodePoint(text, anchor), head: toCodePoint(text, head) };
@@ -139,24 +166,36 @@ export class FieldEditor {
   /// Applies someone else's change (a text op on the current text, code points); the local
   /// cursor and selection stay on the same characters, and undo history skips the change.
   applyRemote(op) {
+    if (!this.view) {
+      this.textValue = type.apply(this.textValue, op);
+      this.showLite();
+      return;
+    }
     const changes = textOpToChanges(this.text, op);
     this.view.dispatch({ changes, annotations: [remote.of(true), Transaction.addToHistory.of(false)] });
   }
 
   /// Makes the editor show `text` by the smallest change (after a rebuild or a reload).
   setText(text) {
+    if (!this.view) {
+      this.textValue = text;
+      this.showLite();
+      return;
+    }
     const change = diffText(this.text, text);
     if (change) this.view.dispatch({ changes: change, annotations: [remote.of(true), Transaction.addToHistory.of(false)] });
   }
 
   setReadOnly(readOnly) {
-    this.view.dispatch({ effects: this.readOnly.reconfigure(EditorState.readOnly.of(readOnly)) });
+    this.readOnlyValue = readOnly;
+    if (this.view) this.view.dispatch({ effects: this.readOnly.reconfigure(EditorState.readOnly.of(readOnly)) });
   }
 
   /// Draws others' cursors and selections: [{client, name, color, anchor, head}] in code points.
   setCursors(list) {
     if (list.length === 0 && this.cursors.length === 0) return;
     this.cursors = list;
+    if (!this.view) return;
     const text = this.text;
     const ranges = [];
     for (const c of list) {
@@ -175,10 +214,12 @@ export class FieldEditor {
   }
 
   focus() {
+    this.mount();
     this.view.focus();
   }
 
   destroy() {
-    this.view.destroy();
+    if (this.view) this.view.destroy();
+    this.lite.remove();
   }
 }
