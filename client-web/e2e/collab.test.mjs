@@ -151,4 +151,56 @@ describe('co-editing in Chromium', () => {
     await ana.page.waitForSelector(cursor, { state: 'detached' });
     await ana.page.waitForSelector(`.people li[data-client="${kimId}"]`, { state: 'detached' });
   });
+
+  it('adds, renames, moves and removes sections, and the others see it', async () => {
+    const order = (p) => p.page.evaluate(() => window.jointly.session.doc.ordered().map((s) => s.title));
+    await ana.page.click(`#s-${doc.section} .section-foot button`);
+    await ana.page.keyboard.type('Learning outcomes 🎯');
+    await ana.page.keyboard.press('Enter');
+    await ana.page.keyboard.type('Learners can *analyse* data.');
+    await ana.page.click('nav.outline button.add');
+    await ana.page.keyboard.type('Assessment');
+    await waitSaved(ana);
+    await until(async () => (await order(jan)).join('|') === '|Learning outcomes 🎯|Assessment', 'Jan to see the new sections');
+    // The outline: "Assessment" moves up, by keyboard.
+    await ana.page.focus('nav.outline li:nth-child(3) button[aria-label^="Move"][title="Move up"]');
+    await ana.page.keyboard.press('Enter');
+    await until(async () => (await order(lea)).join('|') === '|Assessment|Learning outcomes 🎯', 'Léa to see the move');
+    // Removing asks first; "Keep it" keeps it.
+    await ana.page.click('nav.outline li:nth-child(2) button[title="Remove"]');
+    await ana.page.click('dialog.confirm button[value="keep"]');
+    assert.equal((await order(ana)).length, 3);
+    await ana.page.click('nav.outline li:nth-child(2) button[title="Remove"]');
+    await ana.page.click('dialog.confirm button[value="remove"]');
+    await until(async () => (await order(jan)).join('|') === '|Learning outcomes 🎯', 'Jan to see the removal');
+    // The preview shows the Markdown, rendered.
+    await until(() => ana.page.locator('.preview em', { hasText: 'analyse' }).count(), 'the rendered preview');
+  });
+
+  it('keeps the text of an edit the server refuses and says why', async () => {
+    await toEndOfLine(jan, 0);
+    await jan.context.setOffline(true);
+    await jan.page.waitForSelector('#status[data-state="offline"]');
+    const lost = ' text typed while the section got locked';
+    await jan.page.keyboard.type(lost, { delay: 5 });
+    // Meanwhile the section is locked (from Ana's tab; the lock button comes with accounts).
+    await ana.page.evaluate((id) => window.jointly.session.edit([{ lock: id }]), doc.section);
+    await waitSaved(ana);
+    await jan.context.setOffline(false);
+    await jan.page.waitForSelector('.rejected:not([hidden])');
+    const note = await jan.page.textContent('.rejected');
+    assert.match(note, /locked/);
+    assert.ok(note.includes(lost.trim()), note);
+    await waitSaved(jan);
+    // The document is the server's, everywhere, and the section shows as locked.
+    const text = await converged([ana, jan, lea]);
+    assert.ok(!text.includes(lost));
+    await jan.page.waitForSelector(`#s-${doc.section} .badge:not([hidden])`);
+    // It survives a reload until dismissed.
+    await jan.page.reload();
+    await waitConnected(jan);
+    assert.ok((await jan.page.textContent('.rejected')).includes(lost.trim()));
+    await jan.page.click('.rejected button:text("Dismiss")');
+    await jan.page.waitForSelector('.rejected', { state: 'hidden' });
+  });
 });

@@ -257,14 +257,24 @@ export class DocView {
     }
   }
 
+  // A local edit of the outline (add, move, remove), then the view follows it.
+  structural(op) {
+    try {
+      this.session.edit(op);
+    } catch (e) {
+      this.session.rejectedEdit({ code: e.code || 'error', message: e.message, texts: [] });
+    }
+    this.render();
+  }
+
   addSection(afterId) {
     const ordered = this.doc.ordered();
-    let i = afterId === null ? ordered.length - 1 : ordered.findIndex((s) => s.id === afterId);
+    const i = afterId === null ? ordered.length - 1 : ordered.findIndex((s) => s.id === afterId);
     const before = i >= 0 ? ordered[i].pos : '';
     let next = i + 1 < ordered.length ? ordered[i + 1].pos : '';
     if (next !== '' && next <= before) next = ''; // equal keys (added at once elsewhere): go past them
     const id = randomId(12);
-    this.session.edit([{ add: id, pos: positionBetween(before, next), title: '', body: '' }]);
+    this.structural([{ add: id, pos: positionBetween(before, next), title: '', body: '' }]);
     const view = this.sections.get(id);
     if (view) view.title.focus();
   }
@@ -281,10 +291,10 @@ export class DocView {
     try {
       pos = positionBetween(lo, hi !== '' && hi <= lo ? '' : hi);
     } catch (e) {
-      this.session.emit('rejected', this.session.rejected);
+      this.session.rejectedEdit({ code: e.code || 'error', message: `the section could not be moved: ${e.message}`, texts: [] });
       return;
     }
-    this.session.edit([{ move: id, pos }]);
+    this.structural([{ move: id, pos }]);
   }
 
   confirmRemove(id) {
@@ -300,7 +310,7 @@ export class DocView {
     remove.addEventListener('click', () => {
       this.dialog.close();
       const now = this.doc.section(id);
-      if (now && !now.removed && !now.locked) this.session.edit([{ remove: id }]);
+      if (now && !now.removed && !now.locked) this.structural([{ remove: id }]);
     });
     this.dialog.showModal();
     keep.focus();
@@ -319,6 +329,6 @@ const REASONS = {
 };
 
 function reasonOf(r) {
-  const plain = REASONS[r.code] || 'The server refused this edit.';
+  const plain = REASONS[r.code] || 'This change could not be saved.';
   return `${plain} (${r.message})`;
 }
