@@ -133,14 +133,55 @@ export class Sync {
     this.onChange({ doc, op: null, origin: 'load', sections: [...doc.sections.keys()] });
   }
 
+  /// What to keep across a reload of the page (a JSON value; IndexedDB can hold it): the
+  /// confirmed document and its revision, the last seq used, the op in flight and the buffer.
+  saveState() {
+    const f = this.inflight;
+    return {
+      rev: this.rev,
+      seq: this.seq,
+      confirmed: this.confirmed.toJSON(),
+      inflight: f && {
+        rev: f.rev, seq: f.seq, op: f.op, current: f.current, edits: f.edits, overSnapshot: Boolean(f.overSnapshot),
+      },
+      buffer: this.buffer && { op: this.buffer.op, edits: this.buffer.edits },
+    };
+  }
+
+  /// Puts back a state from `saveState` (in a new Sync, before connecting): the document as
+  /// the user left it, with the op in flight resubmitted unchanged on `catchUp` (or over a
+  /// snapshot), so nothing typed before the reload is lost or applied twice. Throws OpError
+  /// when the state does not validate.
+  restoreState(state) {
+    this.load(Doc.fromJSON(state.confirmed), state.rev);
+    this.seq = Math.max(this.seq, state.seq || 0);
+    const f = state.inflight;
+    this.inflight = f ? {
+      rev: f.rev, seq: f.seq, op: parseDocOp(f.op), current: parseDocOp(f.current), edits: f.edits,
+      overSnapshot: Boolean(f.overSnapshot),
+    } : null;
+    this.buffer = state.buffer ? { op: parseDocOp(state.buffer.op), edits: state.buffer.edits } : null;
+    if (this.inflight || this.buffer) this.refresh(null, [...this.confirmed.sections.keys()]);
+  }
+
   // ---- Local edits --------------------------------------------------------------------------
 
   /// Applies a local edit (a document op, wire form or parsed) to the local document and queues
   /// it for the server. Throws OpError, changing nothing, when it does not apply to the local
-  /// document (the interface should not have allowed it).
+  /// document (the interface should not have allowed it), and `section_suspended` for a section
+  /// in `suspended`: there the local document shows the server's text, not the pending edits an
+  /// edit would be made on top of; the interface keeps such a section read-only until the
+  /// server has answered (an `onChange` names it).
   edit(opJSON) {
     const op = parseDocOp(opJSON);
     if (op.length === 0) return this.local;
+    for (const c of op) {
+      const id = sectionOf(c);
+      if (this.suspended.has(id)) {
+        throw new OpError('section_suspended',
+          `section "${id}" waits for the server's answer about an earlier edit; it cannot be edited until then`);
+      }
+    }
     this.local = apply(this.local, op);
     this.buffer = this.buffer
       ? { op: compose(this.buffer.op, op), edits: this.buffer.edits + 1 }
@@ -269,7 +310,23 @@ export class Sync {
     const f = this.inflight;
     if (!f || seq !== f.seq) return true; // a late duplicate answer
     if (f.overSnapshot && rev <= this.rev) {
-      this.inflight = null; // applied before the snapshot, which holds it
+      // Applied before the snapshot, which holds it as the server applied it; but what the
+      // revisions before it did to it (text dropped from a section removed meanwhile) was not
+      // seen here: text of it that the document does not show now is reported, as unconfirmed.
+      this.inflight = null;
+      const missing = typedText(f.op).filter((t) => {
+        const s = this.confirmed.section(t.section);
+        return !s || !s[t.field].includes(t.text);
+      });
+      if (missing.length > 0) {
+        this.onRejected({
+          op: f.op.filter((c) => missing.some((t) => t.section === sectionOf(c))),
+          code: 'unconfirmed',
+          message: `this edit was saved as revision ${rev}, but this text is not in the document now: someone may have deleted it, or removed its section, before or after`,
+          edits: 0,
+          texts: missing,
+        });
+      }
       this.flush();
       return true;
     }

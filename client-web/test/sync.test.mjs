@@ -197,6 +197,39 @@ describe('the sync core', () => {
     assert.deepEqual(rejected, []);
   });
 
+  it('refuses an edit of a section whose pending edit waits, until the server answers', () => {
+    const { sync } = client();
+    sync.edit(ins('s1', 0, 'x'));
+    sync.handle({ type: 'op', doc: 1, rev: 11, op: [{ lock: 's1' }, { unlock: 's1' }, { lock: 's1' }], client: 'lead', seq: 1 });
+    assert.throws(() => sync.edit([{ unlock: 's1' }]), { code: 'section_suspended' });
+    sync.edit(ins('s2', 0, 'fine')); // other sections stay editable
+    assert.equal(body(sync, 's2'), 'fine5');
+  });
+
+  it('keeps its pending edits across a page reload, and resubmits the in-flight one unchanged', () => {
+    const { sync, sent } = client();
+    sync.edit(ins('s1', 0, 'x'));
+    sync.edit(ins('s1', 1, 'y'));
+    sync.disconnected();
+    const state = JSON.parse(JSON.stringify(sync.saveState()));
+    const again = client();
+    again.sync.disconnected();
+    again.sync.restoreState(state);
+    assert.equal(body(again.sync), 'xyabc');
+    assert.equal(again.sync.pending, 2);
+    again.sync.catchUp({ from: 10, rev: 10, ops: [] });
+    assert.deepEqual(again.sent.at(-1), sent[0]);
+  });
+
+  it('over a snapshot, reports in-flight text the snapshot does not show as unconfirmed', () => {
+    const { sync, rejected } = client();
+    sync.edit(ins('s1', 0, 'typed'));
+    sync.disconnected();
+    sync.handle({ type: 'snapshot', doc: 1, rev: 90, snapshot: SNAP }); // s1 holds no "typed"
+    sync.handle({ type: 'ack', doc: 1, seq: 1, rev: 11, duplicate: true });
+    assert.deepEqual(rejected.map((r) => [r.code, r.texts[0].text]), [['unconfirmed', 'typed']]);
+  });
+
   it('throws, changing nothing, for a local edit that does not apply', () => {
     const { sync } = client();
     assert.throws(() => sync.edit(ins('s1', 9, 'x')), { code: 'out_of_range' });

@@ -110,9 +110,13 @@ class SimClient {
     this.editor = new Editor(name, rnd);
     this.conn = null;
     this.desyncs = [];
-    this.sync = new Sync({
+    this.sync = this.makeSync(snapshot);
+  }
+
+  makeSync(snapshot) {
+    return new Sync({
       doc: 1,
-      client: `c-${name}`,
+      client: `c-${this.name}`,
       snapshot,
       rev: 0,
       send: (m) => this.conn && this.conn.up(m),
@@ -124,6 +128,15 @@ class SimClient {
       onDesync: (e) => this.desyncs.push(e.message),
       paranoid: true,
     });
+  }
+
+  // The page reloads while offline: a new Sync from the state the old one saved (through JSON,
+  // as IndexedDB would keep it).
+  reload() {
+    const state = JSON.parse(JSON.stringify(this.sync.saveState()));
+    this.sync = this.makeSync(undefined);
+    this.sync.restoreState(state);
+    STATS.set('page reloads', (STATS.get('page reloads') || 0) + 1);
   }
 
   connect() {
@@ -172,6 +185,7 @@ function simulate(seed) {
     if (c.conn && rnd.chance(dropRate)) {
       c.drop();
       const back = net.now + rnd.int(0, 80);
+      if (rnd.chance(0.3)) c.reload();
       net.at(back, () => { if (!c.conn) c.connect(); });
     }
     c.editor.step(c.sync);

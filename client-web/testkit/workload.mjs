@@ -71,6 +71,8 @@ export class Editor {
     this.reported = new Map();
     /// Tokens this client deleted (its own among them may never reach the server).
     this.deleted = new Set();
+    /// Tokens reported as saved but not found after a reload (saved or not: unknown here).
+    this.unconfirmed = new Set();
   }
 
   token() {
@@ -81,7 +83,8 @@ export class Editor {
   onRejected(rejection) {
     for (const t of rejection.texts) {
       for (const m of t.text.matchAll(TOKEN)) {
-        this.reported.set(m[0], (this.reported.get(m[0]) || 0) + 1);
+        if (rejection.code === 'unconfirmed') this.unconfirmed.add(m[0]);
+        else this.reported.set(m[0], (this.reported.get(m[0]) || 0) + 1);
       }
     }
   }
@@ -163,7 +166,13 @@ export class Editor {
   step(sync) {
     const op = this.randomOp(sync.doc);
     if (!op) return null;
-    sync.edit(op); // throws if the generator made an op that does not apply locally: a bug
+    try {
+      sync.edit(op); // throws if the generator made an op that does not apply locally: a bug
+    } catch (e) {
+      // The interface keeps a section read-only while its pending edit waits (see Sync.edit).
+      if (e instanceof OpError && e.code === 'section_suspended') return null;
+      throw e;
+    }
     for (const t of typedText(op)) for (const m of t.text.matchAll(TOKEN)) this.typed.add(m[0]);
     for (const c of op) {
       if ('edit' in c) for (const x of c.op) if (typeof x === 'object') for (const m of x.d.matchAll(TOKEN)) this.deleted.add(m[0]);
@@ -228,6 +237,9 @@ export function audit(doc, log, editors) {
     for (const t of e.typed) {
       const saved = inserted.has(t);
       const told = e.reported.has(t);
+      // Reported as "saved, but not found after a reload": it may be in the document (typed
+      // text joined to a neighbour that others' inserts split), deleted, or dropped.
+      if (e.unconfirmed.has(t)) continue;
       if (!saved && !told && !e.deleted.has(t)) problems.push(`${e.name}'s token ${t} was neither saved nor reported: lost silently`);
       if (saved && told) problems.push(`${e.name}'s token ${t} was saved and also reported as not saved`);
       if (told && finalCount.has(t)) problems.push(`${e.name}'s token ${t} was reported as not saved but is in the document`);
