@@ -177,6 +177,20 @@ describe('co-editing in Chromium', () => {
     await until(() => ana.page.locator('.preview em', { hasText: 'analyse' }).count(), 'the rendered preview');
   });
 
+  it('reconnects after the server restarts and sends what was typed meanwhile', async () => {
+    await toEndOfLine(lea, 1);
+    await toEndOfLine(ana, 1);
+    const old = server;
+    await old.kill();
+    await lea.page.waitForSelector('#status[data-state="reconnecting"]');
+    const typed = ' — während der Server neu startet ⏳';
+    await lea.page.keyboard.type(typed, { delay: 5 });
+    await lea.page.waitForSelector('#status[data-state="reconnecting"]:not([data-pending="0"])');
+    server = await startServer([], { dir: old.dir, port: old.port });
+    const text = await converged([ana, jan, lea]);
+    assert.ok(text.split('\n')[1].endsWith(typed), text);
+  });
+
   it('keeps the text of an edit the server refuses and says why', async () => {
     await toEndOfLine(jan, 0);
     await jan.context.setOffline(true);

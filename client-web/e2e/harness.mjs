@@ -17,10 +17,11 @@ export const repoRoot = path.resolve(clientRoot, '..');
 export const artifacts = path.join(repoRoot, 'build', 'artifacts', 'e2e');
 const serverBin = process.env.JOINTLY_SERVER_BIN || path.join(repoRoot, 'build', 'bin', 'jointly-server');
 
-/// Starts jointly-server serving client-web/dist; resolves once it listens.
-export async function startServer(extraArgs = []) {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'jointly-e2e-'));
-  const args = ['--listen', '127.0.0.1:0', '--data', path.join(dir, 'data'), '--threads', '2',
+/// Starts jointly-server serving client-web/dist; resolves once it listens. `opts.dir` and
+/// `opts.port` start it again on the data and port of an earlier one (a restart).
+export async function startServer(extraArgs = [], opts = {}) {
+  const dir = opts.dir || mkdtempSync(path.join(os.tmpdir(), 'jointly-e2e-'));
+  const args = ['--listen', `127.0.0.1:${opts.port || 0}`, '--data', path.join(dir, 'data'), '--threads', '2',
     '--static', path.join(clientRoot, 'dist'), ...extraArgs];
   const proc = spawn(serverBin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   const logs = [];
@@ -46,6 +47,8 @@ export async function startServer(extraArgs = []) {
   const url = `http://127.0.0.1:${port}`;
   return {
     url,
+    port,
+    dir,
     logs,
     async createDocument(title, template = 'blank') {
       const res = await fetch(`${url}/api/documents`, {
@@ -58,6 +61,13 @@ export async function startServer(extraArgs = []) {
     },
     async document(id) {
       return (await fetch(`${url}/api/documents/${id}`)).json();
+    },
+    /// Stops the process (SIGTERM: a graceful shutdown) and keeps its data.
+    async kill(signal = 'SIGTERM') {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      const exited = new Promise((resolve) => proc.on('exit', resolve));
+      proc.kill(signal);
+      await exited;
     },
     stop() {
       proc.kill('SIGKILL');

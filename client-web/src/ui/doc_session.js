@@ -8,7 +8,6 @@
 //     dismisses it.
 
 import { Sync, RETRY_CODES } from '../sync.js';
-import { Doc, parseDocOp } from '../doc_op.js';
 import { saveRecord } from './store.js';
 
 const PRESENCE_EVERY_MS = 80;
@@ -47,8 +46,14 @@ export class DocSession {
       onDesync: () => this.reopen(),
     });
     if (record && record.confirmed) {
-      restore(this.sync, record);
-      this.loaded = true;
+      try {
+        this.sync.restoreState(record);
+        this.loaded = true;
+      } catch (e) {
+        this.rejected.push({
+          time: Date.now(), code: 'restore_failed', message: e.message, texts: typedInRecord(record),
+        });
+      }
     }
     connection.register(doc, {
       onOpen: () => this.opened(),
@@ -205,19 +210,13 @@ export class DocSession {
   }
 
   record() {
-    const s = this.sync;
-    const f = s.inflight;
+    const state = this.sync.saveState(); // {rev, seq, confirmed, inflight, buffer}
     return {
+      ...state,
+      confirmed: this.loaded ? state.confirmed : null,
       doc: this.docId,
       client: this.client,
       title: this.title,
-      rev: s.rev,
-      seq: s.seq,
-      confirmed: this.loaded ? s.confirmed.toJSON() : null,
-      inflight: f && {
-        rev: f.rev, seq: f.seq, op: f.op, current: f.current, edits: f.edits, overSnapshot: Boolean(f.overSnapshot),
-      },
-      buffer: s.buffer && { op: s.buffer.op, edits: s.buffer.edits },
       rejected: this.rejected,
       saved: Date.now(),
     };
@@ -232,24 +231,20 @@ export class DocSession {
   }
 }
 
-/// Puts a kept record back into a fresh Sync: the confirmed document, and the pending edits
-/// on top of it (sync.js has no public way to do this; it keeps the same invariants its own
-/// `edit` and `flush` keep: local = confirmed + inflight.current + buffer).
-function restore(sync, record) {
-  sync.load(Doc.fromJSON(record.confirmed), record.rev);
-  sync.seq = Math.max(sync.seq, record.seq || 0);
-  if (record.inflight) {
-    const f = record.inflight;
-    sync.inflight = {
-      rev: f.rev, seq: f.seq, op: parseDocOp(f.op), current: parseDocOp(f.current), edits: f.edits,
-    };
-    if (f.overSnapshot) sync.inflight.overSnapshot = true; // waits, unseen, for the server's answer
+// The text typed in the pending ops of a record that could not be restored (raw JSON: it did
+// not validate), so that it is still shown rather than lost.
+function typedInRecord(record) {
+  const texts = [];
+  for (const part of [record.inflight, record.buffer]) {
+    for (const c of (part && Array.isArray(part.op) ? part.op : [])) {
+      if (!c || typeof c !== 'object') continue;
+      if (typeof c.edit === 'string' && Array.isArray(c.op)) {
+        for (const t of c.op) if (typeof t === 'string') texts.push({ section: c.edit, field: c.f, text: t });
+      }
+      for (const f of ['title', 'body']) {
+        if ((c.add || c.restore) && typeof c[f] === 'string' && c[f]) texts.push({ section: c.add || c.restore, field: f, text: c[f] });
+      }
+    }
   }
-  if (record.buffer) sync.buffer = { op: parseDocOp(record.buffer.op), edits: record.buffer.edits };
-  if (sync.inflight || sync.buffer) {
-    const view = sync.buildView();
-    sync.local = view.doc;
-    sync.suspended = view.suspended;
-    sync.onChange({ doc: view.doc, op: null, origin: 'load', sections: [...view.doc.sections.keys()] });
-  }
+  return texts;
 }

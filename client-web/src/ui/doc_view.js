@@ -111,12 +111,15 @@ export class DocView {
           this.nearScreen.observe(view.article);
         }
         view.number.textContent = `${i + 1}.`;
-        if (view.locked !== s.locked) {
-          view.locked = s.locked;
-          view.title.setReadOnly(s.locked);
-          view.body.setReadOnly(s.locked);
-          view.lockBadge.hidden = !s.locked;
+        // Locked, or waiting for the server's answer about an earlier edit (sync.js's
+        // `suspended`: the editor shows the server's text, and edits would not apply).
+        const readOnly = s.locked || this.session.sync.suspended.has(s.id);
+        if (view.locked !== readOnly) {
+          view.locked = readOnly;
+          view.title.setReadOnly(readOnly);
+          view.body.setReadOnly(readOnly);
         }
+        view.lockBadge.hidden = !s.locked;
         if (view.article !== before) this.editors.insertBefore(view.article, before);
         else before = before.nextSibling;
       });
@@ -326,6 +329,9 @@ const REASONS = {
   document_too_large: 'The document has reached the largest size the server accepts.',
   too_large: 'This change is larger than the server accepts at once.',
   rev_too_old: 'This edit was made on a version of the document that is too old to merge.',
+  unconfirmed: 'This edit was sent before the connection was lost, and the document does not have it now.',
+  section_suspended: 'The section was waiting for the server’s answer about an earlier edit.',
+  restore_failed: 'The edits kept in this browser could not be read back.',
 };
 
 function reasonOf(r) {
