@@ -63,7 +63,17 @@ void DocumentHost::run(const std::shared_ptr<Entry>& e, Task f) {
         auto strand = e->strand;
         auto loaded = DocumentAuthority::load(
             store_, e->id, options_,
-            [strand](std::function<void()> fn) { net::post(strand, std::move(fn)); }, metrics_);
+            [strand, id = e->id](std::function<void()> fn) {
+              // Storage completions: nothing may escape the handler.
+              net::post(strand, [fn = std::move(fn), id] {
+                try {
+                  fn();
+                } catch (const std::exception& ex) {
+                  log::error("a storage completion failed", {{"doc", id}, {"error", ex.what()}});
+                }
+              });
+            },
+            metrics_);
         if (!loaded.ok()) {
           if (loaded.status().is_not_found()) return f(nullptr, "unknown_document");
           log::error("loading a document failed",

@@ -5,6 +5,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
+#include <array>
 #include <chrono>
 #include <optional>
 
@@ -206,6 +207,20 @@ class http_session : public std::enable_shared_from_this<http_session> {
   void do_close() {
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    // Linger: read and drop what the client is still sending (a refused body, say), for at most
+    // a second and 8 MiB, so that closing does not reset the connection before the client has
+    // read the answer.
+    stream_.expires_after(std::chrono::seconds(1));
+    drain();
+  }
+
+  void drain() {
+    stream_.async_read_some(net::buffer(scratch_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->drained_ += n;
+                              if (ec || self->drained_ > (std::size_t{8} << 20)) return;
+                              self->drain();
+                            });
   }
 
   beast::tcp_stream stream_;
@@ -213,6 +228,8 @@ class http_session : public std::enable_shared_from_this<http_session> {
   std::shared_ptr<ServerState> state_;
   std::unique_ptr<ConnectionSlot> slot_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  std::array<char, 8192> scratch_;
+  std::size_t drained_ = 0;
 };
 
 void start_http_session(tcp::socket socket, std::shared_ptr<ServerState> state) {

@@ -1,5 +1,5 @@
-// Templates for new documents: "blank" (one empty section, id "intro") and "demo" (a short demo course
-// document with the design steps of a joint micro-credential course as sections, each with a
+// Templates for new documents: "blank" (one empty section, id "intro") and "demo" (a short demo
+// course document with the design steps of a joint micro-credential course as sections, each with a
 // placeholder prompt; the full template comes with a later issue).
 //
 // Pure functions; callable from any thread.

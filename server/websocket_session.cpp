@@ -36,6 +36,10 @@ class websocket_session : public std::enable_shared_from_this<websocket_session>
   }
 
   ~websocket_session() override {
+    {
+      std::lock_guard lock(state_->mu);
+      state_->sessions.erase(id_);  // also when the handshake failed and finish() never ran
+    }
     state_->metrics.connections.sub(1);
     state_->metrics.outbound_queue_bytes.sub(static_cast<std::int64_t>(queued_bytes_));
   }
