@@ -6,7 +6,7 @@
 //
 // Prints the sizes of app.js, raw and gzipped.
 import { build } from 'esbuild';
-import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -14,12 +14,15 @@ import { gzipSync } from 'node:zlib';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dist = path.join(here, 'dist');
 const dev = process.argv.includes('--dev');
+// Built beside dist/ and put in its place at the end, so a running server never serves half a
+// build.
+const out = path.join(here, `.dist-${process.pid}`);
 
-rmSync(dist, { recursive: true, force: true });
-mkdirSync(dist, { recursive: true });
+rmSync(out, { recursive: true, force: true });
+mkdirSync(out, { recursive: true });
 await build({
   entryPoints: [path.join(here, 'src/ui/main.js')],
-  outfile: path.join(dist, 'app.js'),
+  outfile: path.join(out, 'app.js'),
   bundle: true,
   format: 'esm',
   target: ['chrome100', 'firefox100', 'safari15'],
@@ -28,8 +31,10 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
 });
-copyFileSync(path.join(here, 'index.html'), path.join(dist, 'index.html'));
-copyFileSync(path.join(here, 'src/ui/app.css'), path.join(dist, 'app.css'));
+copyFileSync(path.join(here, 'index.html'), path.join(out, 'index.html'));
+copyFileSync(path.join(here, 'src/ui/app.css'), path.join(out, 'app.css'));
+rmSync(dist, { recursive: true, force: true });
+renameSync(out, dist);
 
 const js = readFileSync(path.join(dist, 'app.js'));
 const css = readFileSync(path.join(dist, 'app.css'));

@@ -115,6 +115,12 @@ export class Connection {
     this.timer = setTimeout(() => this.connect(), pause);
   }
 
+  /// Drops a connection that looks dead (no answer for too long) and connects again; what was
+  /// in flight is resubmitted, and the server answers a duplicate with its original ack.
+  reset() {
+    if (this.ws) this.ws.close(4000, 'no answer');
+  }
+
   /// Tries to connect at once (the browser is back online, or the user asked).
   retryNow() {
     if (this.ws || this.stopped) return;

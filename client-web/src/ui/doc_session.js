@@ -12,6 +12,9 @@ import { saveRecord } from './store.js';
 
 const PRESENCE_EVERY_MS = 80;
 const SAVE_CONFIRMED_AFTER_MS = 400;
+/// A submission with no answer for this long means a connection that died without closing
+/// (a laptop's sleep, a dropped route): reconnect and resubmit.
+const ANSWER_WITHIN_MS = 20000;
 
 export class DocSession {
   /// @param {object} config
@@ -201,7 +204,9 @@ export class DocSession {
       .catch((e) => console.error('jointly: could not keep edits in IndexedDB', e))
       .then(() => {
         this.saving = false;
-        for (const m of this.outbox.splice(0, ready)) this.connection.send(m);
+        for (const m of this.outbox.splice(0, ready)) {
+          if (this.connection.send(m)) this.watchAnswer(m.seq);
+        }
         if (this.saveAgain || this.outbox.length) {
           this.saveAgain = false;
           this.save();
@@ -220,6 +225,14 @@ export class DocSession {
       rejected: this.rejected,
       saved: Date.now(),
     };
+  }
+
+  watchAnswer(seq) {
+    clearTimeout(this.answerTimer);
+    this.answerTimer = setTimeout(() => {
+      const f = this.sync.inflight;
+      if (f && f.seq === seq && this.sync.connected) this.connection.reset();
+    }, ANSWER_WITHIN_MS);
   }
 
   rejectedEdit(r) {
