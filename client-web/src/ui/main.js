@@ -111,16 +111,29 @@ async function startPage() {
   }
 }
 
+// The connection state, in a live region (announced when it changes), and the number of edits
+// not yet saved beside it (shown, not announced at every keystroke).
 function showStatus(session) {
   const s = session.status();
   const n = s.pending;
   const edits = `${n} edit${n === 1 ? '' : 's'}`;
-  let text;
-  if (s.connection === 'connected') text = n === 0 ? 'Connected · all changes saved' : `Connected · saving ${edits}…`;
-  else if (s.connection === 'offline') text = n === 0 ? 'Offline · no unsaved changes' : `Offline · ${edits} kept on this device, sent when you are back online`;
-  else if (s.connection === 'reconnecting') text = `Reconnecting${s.detail ? ` (${s.detail})` : ''}${n ? ` · ${edits} kept on this device` : ''}`;
-  else text = `Connecting…${n ? ` · ${edits} kept on this device` : ''}`;
-  statusEl.textContent = text;
+  let state;
+  let count;
+  if (s.connection === 'connected') {
+    state = 'Connected';
+    count = n === 0 ? 'all changes saved' : `saving ${edits}…`;
+  } else if (s.connection === 'offline') {
+    state = 'Offline';
+    count = n === 0 ? 'no unsaved changes' : `${edits} kept on this device, sent when you are back online`;
+  } else {
+    state = s.connection === 'reconnecting' ? `Reconnecting${s.detail ? ` (${s.detail})` : ''}` : 'Connecting…';
+    count = n === 0 ? '' : `${edits} kept on this device`;
+  }
+  if (!statusEl.firstChild) {
+    statusEl.append(h('span', { role: 'status', class: 'conn' }), h('span', { class: 'count' }));
+  }
+  if (statusEl.firstChild.textContent !== state) statusEl.firstChild.textContent = state;
+  statusEl.lastChild.textContent = count ? ` · ${count}` : '';
   statusEl.dataset.state = s.connection;
   statusEl.dataset.pending = String(n);
   statusEl.dataset.loaded = String(s.loaded);
