@@ -3,6 +3,7 @@
 // Thread-safety: plain values, no shared state.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -37,6 +38,11 @@ struct Options {
   // The writer merges queued writes into one WriteBatch of at most this many bytes (a single
   // larger write goes alone).
   std::size_t max_group_bytes = std::size_t{8} << 20;
+  // When fewer writes are queued than the writer's last group held (the writers it just
+  // completed have not appended again yet), the writer waits up to this long for them before
+  // it writes, so that they share the next sync instead of waiting for the one after.
+  // Durability sync only; it matters with many concurrent writers; 0 turns it off.
+  std::chrono::microseconds group_wait{200};
   // Create the store when the directory is absent or empty. A directory that holds anything
   // else is never written to unless it is a Jointly store.
   bool create_if_missing = true;

@@ -232,7 +232,12 @@ struct RevisionLog::Impl {
   std::size_t queued_bytes_ = 0;     // GUARDED_BY(mu_)
   bool stopping_ = false;            // GUARDED_BY(mu_)
   Status bg_error_;                  // GUARDED_BY(mu_)
+  std::size_t last_group_size_ = 0;  // GUARDED_BY(mu_)
+  // While the writer gathers a group, the queue size it waits for; SIZE_MAX otherwise.
+  std::size_t gather_target_ = SIZE_MAX;  // GUARDED_BY(mu_)
   std::atomic<bool> healthy_{true};
+  std::atomic<std::uint64_t> groups_written_{0};
+  std::atomic<std::uint64_t> writes_written_{0};
 
   // Last revision of each document the writer has seen; only the writer inserts or changes
   // entries (after its write succeeded), readers may look.
@@ -569,7 +574,7 @@ struct RevisionLog::Impl {
     }
     queued_bytes_ += w.bytes;
     queue_.push_back(std::move(w));
-    if (queue_.size() == 1) work_cv_.notify_one();
+    if (queue_.size() == 1 || queue_.size() == gather_target_) work_cv_.notify_one();
     return Status();
   }
 
@@ -579,6 +584,16 @@ struct RevisionLog::Impl {
     for (;;) {
       work_cv_.wait(lk, [&] { return !queue_.empty() || stopping_; });
       if (queue_.empty()) break;  // stopping, and everything queued is done
+      // Fewer writes queued than the last group held: the writers that group woke are
+      // probably about to append again. Give them a moment (far less than a sync) to join.
+      // Only in durability sync: without a sync to share, waiting gains nothing.
+      if (options_.durability == Durability::sync && options_.group_wait.count() > 0 &&
+          queue_.size() < last_group_size_ && !stopping_) {
+        gather_target_ = last_group_size_;
+        work_cv_.wait_for(lk, options_.group_wait,
+                          [&] { return queue_.size() >= gather_target_ || stopping_; });
+        gather_target_ = SIZE_MAX;
+      }
       // BuildBatchGroup: take what is queued, up to max_group_bytes (at least one write).
       std::size_t bytes = 0;
       group.clear();
@@ -589,6 +604,7 @@ struct RevisionLog::Impl {
         queue_.pop_front();
       }
       queued_bytes_ -= bytes;
+      last_group_size_ = group.size();
       Status failed = bg_error_;
       lk.unlock();
       room_cv_.notify_all();
@@ -704,6 +720,10 @@ struct RevisionLog::Impl {
       write_status = Status(Code::internal, std::string("writing to ") + dir_ + ": " + e.what());
     }
     if (write_status.ok()) {
+      if (accepted > 0) {
+        groups_written_.fetch_add(1, std::memory_order_relaxed);
+        writes_written_.fetch_add(accepted, std::memory_order_relaxed);
+      }
       std::lock_guard lk(cache_mu_);
       for (const auto& [doc, rev] : pending) last_rev_[doc] = rev;
       next_document_id_ = next_id;
@@ -1015,6 +1035,10 @@ Status RevisionLog::compact() {
     }
   }
   return Status();
+}
+
+RevisionLog::WriteStats RevisionLog::write_stats() const {
+  return WriteStats{impl_->groups_written_.load(), impl_->writes_written_.load()};
 }
 
 std::vector<RevisionLog::FamilySize> RevisionLog::family_sizes() const {

@@ -147,6 +147,12 @@ class RevisionLog {
   Status checkpoint(const std::string& to_dir);
   // Writes the memtables to table files and compacts everything (benchmarks, tests).
   Status compact();
+  // Counters of the write path since open.
+  struct WriteStats {
+    std::uint64_t groups = 0;  // WriteBatches written (= WAL syncs in durability sync)
+    std::uint64_t writes = 0;  // appends and creates in them
+  };
+  WriteStats write_stats() const;
   // Bytes on disk per column family (table files only; the WAL and memtables not counted).
   struct FamilySize {
     std::string name;

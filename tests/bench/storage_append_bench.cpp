@@ -1,6 +1,7 @@
 // Storage benchmarks. Prints figures (medians); not a timed test, not run by ctest.
 //
 //   storage_append_bench [--seconds S] [--reps N] [--revisions N] [--dir DIR] [--quick]
+//                        [--only-appends | --only-document] [--group-wait US]
 //
 // 1. Durable appends per second (durability sync) with 1, 8 and 64 documents appending at
 //    once, against a plain RocksDB baseline measured in the same run: sync Puts of 120-byte
@@ -216,14 +217,22 @@ double appends_per_second(storage::Store& store, std::vector<Editor>& eds, doubl
   return static_cast<double>(count.load()) / (ms_since(start) / 1000);
 }
 
+// Mean writes per WriteBatch (per sync) of each store_appends run, in order.
+std::vector<double> group_sizes;
+// Options::group_wait for the stores (--group-wait US).
+std::chrono::microseconds group_wait = storage::Options().group_wait;
+
 double store_appends(const std::string& dir, int documents, double seconds, int reps, int window) {
   fs::remove_all(dir);
   storage::Options o;  // durability sync, K = 100
+  o.group_wait = group_wait;
   auto store = storage::Store::open(dir, o);
   if (!store.ok()) die("open", store.status());
   auto eds = make_editors(**store, documents, 5);
   std::vector<double> rates;
   for (int r = 0; r < reps; ++r) rates.push_back(appends_per_second(**store, eds, seconds, window));
+  const auto stats = (*store)->log().write_stats();
+  group_sizes.push_back(static_cast<double>(stats.writes) / static_cast<double>(stats.groups));
   store->reset();
   fs::remove_all(dir);
   return median(rates);
@@ -351,6 +360,8 @@ int main(int argc, char** argv) {
       revisions = std::strtoull(next().c_str(), nullptr, 10);
     else if (a == "--dir")
       root = next();
+    else if (a == "--group-wait")
+      group_wait = std::chrono::microseconds(std::atoi(next().c_str()));
     else if (a == "--quick")
       seconds = 0.5, reps = 1, revisions = 100000;
     else if (a == "--only-appends")
@@ -360,7 +371,7 @@ int main(int argc, char** argv) {
     else {
       std::fprintf(stderr,
                    "usage: storage_append_bench [--seconds S] [--reps N] [--revisions N] "
-                   "[--dir DIR] [--quick] [--only-appends|--only-document]\n");
+                   "[--dir DIR] [--quick] [--only-appends|--only-document] [--group-wait US]\n");
       return 2;
     }
   }
@@ -379,8 +390,9 @@ int main(int argc, char** argv) {
                 to_json(op).dump().size());
   }
   if (appends) {
-    std::printf("\n%-9s %14s %16s %8s %16s %8s\n", "documents", "baseline Put/s", "blocking rev/s",
-                "ratio", "pipelined rev/s", "ratio");
+    std::printf("\n%-9s %14s %16s %8s %16s %8s   %s\n", "documents", "baseline Put/s",
+                "blocking rev/s", "ratio", "pipelined rev/s", "ratio",
+                "revisions/sync (blocking, pipelined)");
     for (int n : {1, 8, 64}) {
       std::vector<double> base;
       for (int r = 0; r < reps; ++r)
@@ -388,8 +400,9 @@ int main(int argc, char** argv) {
       const double b = median(base);
       const double blocking = store_appends(root + "/store", n, seconds, reps, 1);
       const double pipelined = store_appends(root + "/store", n, seconds, reps, 64);
-      std::printf("%-9d %14.0f %16.0f %7.0f%% %16.0f %7.0f%%\n", n, b, blocking, 100 * blocking / b,
-                  pipelined, 100 * pipelined / b);
+      std::printf("%-9d %14.0f %16.0f %7.0f%% %16.0f %7.0f%%   %6.1f %6.1f\n", n, b, blocking,
+                  100 * blocking / b, pipelined, 100 * pipelined / b,
+                  group_sizes[group_sizes.size() - 2], group_sizes.back());
       std::fflush(stdout);
     }
   }
