@@ -118,6 +118,21 @@ describe('co-editing in Chromium', () => {
     assert.ok(body[2].endsWith(' — ensemble ✓'), body[2]);
   });
 
+  it('sends edits typed offline in a tab that was closed when the document is opened again', async () => {
+    await toEndOfLine(jan, 1);
+    await jan.context.setOffline(true);
+    await jan.page.waitForSelector('#status[data-state="offline"]');
+    const typed = ' (geschlossen 🚪)';
+    await jan.page.keyboard.type(typed, { delay: 5 });
+    await jan.page.waitForTimeout(200); // the last keystroke's write to IndexedDB
+    await jan.page.close();
+    await jan.context.setOffline(false);
+    jan.page = await jan.context.newPage();
+    await openDocument(jan, server.url, doc.id);
+    const text = await converged([ana, jan, lea]);
+    assert.ok(text.split('\n')[1].endsWith(typed), text);
+  });
+
   it('loses nothing that was shown as saved when the page reloads mid-typing', async () => {
     await toEndOfLine(lea, 2);
     await lea.page.keyboard.type(' saved-part', { delay: 5 });
