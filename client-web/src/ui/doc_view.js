@@ -23,10 +23,13 @@ export class DocView {
     this.previewTimer = null;
     this.others = [];
     this.active = null; // {section, field} of the editor the user was last in
+    // Where this user is, for presence: the editor they were last in, else the start of the
+    // document (so that the others see them in "Who is here" as soon as they open it).
     session.presenceSource = () => {
       const view = this.active && this.sections.get(this.active.section);
-      if (!view) return null;
-      return { ...this.active, ...view[this.active.field].selection() };
+      if (view) return { ...this.active, ...view[this.active.field].selection() };
+      const first = this.doc.ordered()[0];
+      return first ? { section: first.id, field: 'title', anchor: 0, head: 0 } : null;
     };
 
     this.outline = h('ol', { class: 'outline-list' });
