@@ -199,14 +199,19 @@ export class DocSession {
       return;
     }
     this.saving = true;
-    const ready = this.outbox.length;
+    // The submissions queued now are in the state written below; later ones wait for the next
+    // write (after a reconnect the outbox may hold new ones).
+    const batch = new Set(this.outbox);
     saveRecord(this.docId, this.client, this.record())
       .catch((e) => console.error('jointly: could not keep edits in IndexedDB', e))
       .then(() => {
         this.saving = false;
-        for (const m of this.outbox.splice(0, ready)) {
-          if (this.connection.send(m)) this.watchAnswer(m.seq);
+        const rest = [];
+        for (const m of this.outbox) {
+          if (!batch.has(m)) rest.push(m);
+          else if (this.connection.send(m)) this.watchAnswer(m.seq);
         }
+        this.outbox = rest;
         if (this.saveAgain || this.outbox.length) {
           this.saveAgain = false;
           this.save();
