@@ -218,7 +218,7 @@ void DocumentAuthority::submit(const Peer& peer, std::shared_ptr<Subscriber> s,
     if (it->second <= durable_rev_) {
       s->send(shared(protocol::encode_ack(id_, m.seq, it->second, true)));
     } else {
-      waiters_[it->second].push_back(Waiter{s, m.seq, true, received});
+      waiters_[it->second].push_back(Waiter{s, peer.connection, m.seq, true, received});
     }
     return;
   }
@@ -310,7 +310,7 @@ void DocumentAuthority::submit(const Peer& peer, std::shared_ptr<Subscriber> s,
   ++in_flight_;
   dedupe_[key] = rev;
   tail_.push_back(TailEntry{rev, std::move(op), std::move(info), peer.connection});
-  waiters_[rev].push_back(Waiter{s, m.seq, false, received});
+  waiters_[rev].push_back(Waiter{s, peer.connection, m.seq, false, received});
 }
 
 std::uint64_t DocumentAuthority::section_bytes(const protocol::DocOp& op) const {
@@ -347,10 +347,12 @@ void DocumentAuthority::on_durable(std::uint64_t rev, const Completion& c) {
   }
   for (const auto& client : cleared) presence_.erase(client);
 
-  // Acks first (their receivers are excluded from the broadcast below).
-  std::set<std::uint64_t> acked;
+  // Acks first. Their receivers do not get the op as well: the ack tells them that their own
+  // submission (or its resubmission on a new connection) became this revision.
+  std::set<std::uint64_t> acked{e.origin};
   if (auto w = waiters_.find(rev); w != waiters_.end()) {
     for (const auto& waiter : w->second) {
+      acked.insert(waiter.connection);
       if (auto s = waiter.sub.lock()) {
         s->send(shared(protocol::encode_ack(id_, waiter.seq, rev, waiter.duplicate)));
       }
@@ -365,7 +367,7 @@ void DocumentAuthority::on_durable(std::uint64_t rev, const Completion& c) {
       if (sub.start_rev <= rev) release(sub);
       continue;
     }
-    if (conn == e.origin) continue;  // it got the ack
+    if (acked.count(conn)) continue;
     if (!msg) msg = shared(protocol::encode_op(id_, revision_message(rev, e.op, e.info)));
     if (auto s = sub.sub.lock()) s->send(msg);
   }

@@ -120,6 +120,7 @@ class DocumentAuthority : public std::enable_shared_from_this<DocumentAuthority>
   };
   struct Waiter {  // a connection owed an ack when a revision is durable
     std::weak_ptr<Subscriber> sub;
+    std::uint64_t connection = 0;
     std::uint64_t seq = 0;
     bool duplicate = false;
     Clock::time_point received;

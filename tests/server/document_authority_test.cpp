@@ -185,6 +185,23 @@ TEST_F(AuthorityTest, ResubmissionGetsTheOriginalAck) {
   EXPECT_EQ(testing::body_of(a->document(), "a"), "Ahello");
 }
 
+TEST_F(AuthorityTest, AResubmissionOnANewConnectionGetsTheAckNotTheOp) {
+  auto a = load();
+  auto old_conn = join(*a, 1, "alice");
+  auto new_conn = join(*a, 2, "alice");  // the tab reconnected before the old socket died
+  auto bob = join(*a, 3, "bob");
+  const json edit = json::parse(R"([{"edit":"a","f":"body","op":["A"]}])");
+  a->submit(make_peer(1, "alice"), old_conn, submit(doc_id_, 0, "alice", 4, edit));
+  a->submit(make_peer(2, "alice"), new_conn, submit(doc_id_, 0, "alice", 4, edit));
+  wait_for(*new_conn, "ack");
+  wait_for(*bob, "op");
+  EXPECT_EQ(*new_conn->last("ack"),
+            json::parse(R"({"type":"ack","doc":1,"seq":4,"rev":1,"duplicate":true})"));
+  EXPECT_EQ(new_conn->count("op"), 0u);
+  EXPECT_EQ(old_conn->count("op"), 0u);
+  EXPECT_EQ(a->head(), 1u);
+}
+
 TEST_F(AuthorityTest, ResubmissionAfterAReloadGetsTheOriginalAckFromStorage) {
   const json edit = json::parse(R"([{"edit":"a","f":"body","op":["A"]}])");
   {
