@@ -3,7 +3,7 @@
 // it), over 500 keystrokes against a real jointly-server. Both pages stamp times with
 // performance.timeOrigin + performance.now(), the same clock on one machine.
 //
-//   node client-web/e2e/latency.mjs [--keys 500] [--delay 40]
+//   node client-web/e2e/latency.mjs [--keys 500] [--delay 40] [--durability sync|flush|none]
 //
 // Prints the median, p90, p99 and max in milliseconds. Not a test: a measurement to report.
 import { launchBrowser, openDocument, person, startServer, waitSaved } from './harness.mjs';
@@ -14,8 +14,10 @@ const arg = (name, dflt) => {
 };
 const KEYS = arg('keys', 500);
 const DELAY = arg('delay', 40);
+const d = process.argv.indexOf('--durability');
+const DURABILITY = d > 0 ? process.argv[d + 1] : 'sync'; // the server's default
 
-const server = await startServer();
+const server = await startServer(['--durability', DURABILITY]);
 const browser = await launchBrowser();
 try {
   const doc = await server.createDocument('Typing latency');
@@ -62,7 +64,8 @@ try {
   latencies.sort((a, b) => a - b);
   const q = (p) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))];
   const ms = (v) => `${v.toFixed(1)} ms`;
-  console.log(`typing latency over ${latencies.length} keystrokes (one every ${DELAY} ms, ${typingSeconds.toFixed(1)} s): ` +
+  console.log(`typing latency over ${latencies.length} keystrokes (one every ${DELAY} ms, ${typingSeconds.toFixed(1)} s, ` +
+    `server --durability ${DURABILITY}): ` +
     `median ${ms(q(0.5))}, p90 ${ms(q(0.9))}, p99 ${ms(q(0.99))}, max ${ms(latencies[latencies.length - 1])}`);
 } finally {
   await browser.close();
