@@ -181,6 +181,14 @@ describe('co-editing in Chromium', () => {
     await ana.page.focus('nav.outline li:nth-child(3) button[aria-label^="Move"][title="Move up"]');
     await ana.page.keyboard.press('Enter');
     await until(async () => (await order(lea)).join('|') === '|Assessment|Learning outcomes 🎯', 'Léa to see the move');
+    // Or by dragging it in the outline, below the other one.
+    const target = ana.page.locator('nav.outline li:nth-child(3)');
+    const { height } = await target.boundingBox();
+    await ana.page.locator('nav.outline li:nth-child(2)').dragTo(target, { targetPosition: { x: 20, y: height - 4 } });
+    await until(async () => (await order(jan)).join('|') === '|Learning outcomes 🎯|Assessment', 'Jan to see the drag');
+    await ana.page.focus('nav.outline li:nth-child(3) button[title="Move up"]');
+    await ana.page.keyboard.press('Enter');
+    await until(async () => (await order(lea)).join('|') === '|Assessment|Learning outcomes 🎯', 'Léa to see it moved back');
     // Removing asks first; "Keep it" keeps it.
     await ana.page.click('nav.outline li:nth-child(2) button[title="Remove"]');
     await ana.page.click('dialog.confirm button[value="keep"]');

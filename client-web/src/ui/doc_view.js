@@ -1,4 +1,5 @@
-// The document view: the outline of sections (add, move up/down, remove with confirmation),
+// The document view: the outline of sections (add, move up/down or by dragging, remove with
+// confirmation),
 // each section's title and body in a FieldEditor, who is here, edits that could not be saved,
 // and the rendered preview. It renders a DocSession and turns the user's actions into document
 // operations.
@@ -11,6 +12,7 @@ import { randomId } from './identity.js';
 import { renderPreview } from './preview.js';
 
 const PREVIEW_AFTER_MS = 250;
+const DRAG_TYPE = 'application/x-jointly-section';
 
 export class DocView {
   /// @param {HTMLElement} root where the view goes
@@ -182,7 +184,32 @@ export class DocView {
       ? document.activeElement.dataset.key : null;
     const items = ordered.map((s, i) => {
       const name = s.title || 'Untitled section';
-      return h('li', {}, h('div', {},
+      return h('li', {
+        draggable: 'true',
+        'data-id': s.id,
+        ondragstart: (e) => {
+          e.dataTransfer.setData(DRAG_TYPE, s.id);
+          e.dataTransfer.effectAllowed = 'move';
+        },
+        ondragover: (e) => {
+          if (!e.dataTransfer.types.includes(DRAG_TYPE)) return;
+          e.preventDefault();
+          const li = e.currentTarget;
+          const after = e.clientY > li.getBoundingClientRect().top + li.offsetHeight / 2;
+          li.classList.toggle('drop-after', after);
+          li.classList.toggle('drop-before', !after);
+        },
+        ondragleave: (e) => e.currentTarget.classList.remove('drop-before', 'drop-after'),
+        ondrop: (e) => {
+          const li = e.currentTarget;
+          const after = li.classList.contains('drop-after');
+          li.classList.remove('drop-before', 'drop-after');
+          const id = e.dataTransfer.getData(DRAG_TYPE);
+          if (!id) return;
+          e.preventDefault();
+          this.moveTo(id, s.id, after);
+        },
+      }, h('div', {},
         h('a', { href: `#s-${s.id}`, 'data-key': `go-${s.id}`, onclick: (e) => { e.preventDefault(); this.sections.get(s.id).title.focus(); } }, name),
         h('span', { class: 'tools' },
           h('button', { type: 'button', 'data-key': `up-${s.id}`, 'aria-label': `Move “${name}” up`, title: 'Move up', disabled: i === 0, onclick: () => this.move(s.id, -1) }, '↑'),
@@ -293,6 +320,25 @@ export class DocView {
     // Between the neighbours on the far side of the section it passes.
     const lo = delta < 0 ? (ordered[j - 1] ? ordered[j - 1].pos : '') : ordered[j].pos;
     const hi = delta < 0 ? ordered[j].pos : (ordered[j + 1] ? ordered[j + 1].pos : '');
+    let pos;
+    try {
+      pos = positionBetween(lo, hi !== '' && hi <= lo ? '' : hi);
+    } catch (e) {
+      this.session.rejectedEdit({ code: e.code || 'error', message: `the section could not be moved: ${e.message}`, texts: [] });
+      return;
+    }
+    this.structural([{ move: id, pos }]);
+  }
+
+  /// Moves section `id` just before (or after) section `target` (dragged in the outline).
+  moveTo(id, target, after) {
+    if (id === target) return;
+    const rest = this.doc.ordered().filter((s) => s.id !== id);
+    const t = rest.findIndex((s) => s.id === target);
+    if (t < 0 || !this.doc.section(id)) return;
+    const at = t + (after ? 1 : 0);
+    const lo = at > 0 ? rest[at - 1].pos : '';
+    const hi = at < rest.length ? rest[at].pos : '';
     let pos;
     try {
       pos = positionBetween(lo, hi !== '' && hi <= lo ? '' : hi);
