@@ -82,6 +82,7 @@ export class Sync {
     this.buffer = null; // {op, edits}
     this.suspended = new Set(); // sections whose pending ops do not apply now (shown as confirmed)
     this.presences = new Map(); // client -> presence in local coordinates
+    this.mine = null; // this user's presence in local coordinates, sent again after a reconnect
     this.history = []; // [{rev, op}] the last applied revisions, oldest first
     if (config.snapshot !== undefined) this.load(config.snapshot, config.rev || 0);
   }
@@ -236,6 +237,13 @@ export class Sync {
     for (const p of message.presence || []) this.receivePresence(p);
     if (this.inflight) this.sendSubmit();
     else this.flush();
+    this.announce();
+  }
+
+  // The server forgets a presence when its connection closes: say it again.
+  announce() {
+    const m = this.mine;
+    if (m) this.setPresence(m.section, m.field, m.anchor, m.head);
   }
 
   /// After (re)connecting with a snapshot (`open` without `rev`, or with a `rev` older than
@@ -246,6 +254,7 @@ export class Sync {
     for (const p of message.presence || []) this.receivePresence(p);
     if (this.inflight) this.sendSubmit();
     else this.flush();
+    this.announce();
   }
 
   // ---- Messages from the server -------------------------------------------------------------
@@ -428,8 +437,9 @@ export class Sync {
 
   /// Sends this user's cursor or selection in the local document (code points), translated to
   /// the server's revision; `section` null clears it. Returns the message, or null when not
-  /// connected.
+  /// connected. It is remembered, moved with the document, and sent again after a reconnect.
   setPresence(section, field, anchor, head = anchor) {
+    this.mine = section === null ? null : { section, field, anchor, head };
     if (!this.connected) return null;
     let message = { type: 'presence', doc: this.docId, section: null };
     if (section !== null) {
@@ -465,6 +475,7 @@ export class Sync {
   }
 
   movePresences(op) {
+    if (this.mine) this.mine = transformPresence(this.mine, op);
     for (const [client, p] of this.presences) {
       const q = transformPresence(p, op);
       if (q) this.presences.set(client, q);

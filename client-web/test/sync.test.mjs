@@ -281,6 +281,14 @@ describe('the sync core', () => {
     assert.deepEqual(sync.others(), []);
   });
 
+  it('says its cursor again after a reconnect, moved by what happened meanwhile', () => {
+    const { sync, sent } = client();
+    sync.setPresence('s1', 'body', 1);
+    sync.disconnected();
+    sync.catchUp({ from: 10, rev: 11, ops: [{ rev: 11, op: ins('s1', 0, 'Z'), client: 'c3', seq: 1 }] });
+    assert.deepEqual(sent.at(-1), { type: 'presence', doc: 1, rev: 11, section: 's1', field: 'body', anchor: 2, head: 2 });
+  });
+
   it('sends its own cursor at the server\'s revision', () => {
     const { sync, sent } = client();
     sync.edit(ins('s1', 0, '12')); // local 12abc; the server has abc

@@ -133,6 +133,8 @@ class Tab {
     this.ws = null;
     this.loaded = false;
     this.problems = [];
+    this.presenceErrors = [];
+    this.presenceSeen = [];
     this.closed = false;
     this.sync = new Sync({
       doc: docId,
@@ -157,6 +159,7 @@ class Tab {
       let m;
       try { m = JSON.parse(data.toString()); } catch { this.problems.push('the server sent something that is not JSON'); return; }
       if (m.doc !== undefined && m.doc !== this.docId) return;
+      if (m.type === 'presence') this.presenceSeen.push(JSON.stringify(m));
       if (m.type === 'snapshot' && this.loaded) count('snapshots after a reconnect');
       if (m.type === 'snapshot') this.loaded = true;
       if (m.type === 'ack' && m.duplicate) count('duplicate acks');
@@ -168,7 +171,9 @@ class Tab {
       if (m.type === 'error') {
         if (m.in === 'submit' && (m.code === 'rate_limited' || m.code === 'busy')) {
           setTimeout(() => this.sync.resend(), 20);
-        } else if (m.in !== 'submit' && m.in !== 'presence') {
+        } else if (m.in === 'presence') {
+          this.presenceErrors.push(`${m.code}: ${m.message}`);
+        } else if (m.in !== 'submit') {
           this.problems.push(`error ${m.code} for ${m.in}: ${m.message}`);
         }
       }
@@ -330,6 +335,7 @@ async function runSeed(seed) {
     // Right after the edit: its submission may or may not have reached the server.
     if (rnd.chance(cutRate)) setTimeout(() => t.cut(), rnd.int(0, 3));
   }
+  await sleep(10); // the last cuts scheduled just after an edit have happened
   // Quiet down: wait until every tab is connected, has nothing pending and is at the head.
   const deadline = Date.now() + 30000;
   let head = -1;
@@ -362,7 +368,9 @@ async function runSeed(seed) {
     while (!seen() && Date.now() < until) await sleep(10);
     count('presence checks');
     if (!seen()) {
-      problems.push(`presence at ${s.id} ${anchor}..${head} from ${tabs[0].name} seen as ${JSON.stringify(tabs.slice(1).map((t) => t.sync.others()))}`);
+      problems.push(`presence at ${s.id} ${anchor}..${head} (rev ${tabs[0].sync.rev}) from ${tabs[0].name} seen as ${JSON.stringify(tabs.slice(1).map((t) => t.sync.others()))}; ` +
+        `errors to ${tabs[0].name}: ${JSON.stringify(tabs[0].presenceErrors.slice(-3))}; ` +
+        `last presence messages: ${JSON.stringify(tabs.slice(1).map((t) => [t.sync.rev, t.presenceSeen.slice(-2)]))}`);
     }
   }
   for (const t of tabs) t.close();
