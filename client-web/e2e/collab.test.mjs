@@ -81,6 +81,8 @@ describe('co-editing in Chromium', () => {
 
     // Each sees the other two's cursors, then the session is kept as a picture.
     await until(async () => (await ana.page.locator('.cm-remote-cursor').count()) === 2, 'two cursors on Ana\'s screen');
+    // The preview shows everyone's text, Ana's own last keystrokes too.
+    await until(async () => (await ana.page.textContent('.preview')).includes(typed.ana.trim()), 'Ana\'s text in her preview');
     await ana.page.screenshot({ path: artifactPath('three-people.png') });
   });
 
@@ -176,6 +178,7 @@ describe('co-editing in Chromium', () => {
     await ana.page.click('nav.outline button.add');
     await ana.page.keyboard.type('Assessment');
     await waitSaved(ana);
+    await ana.page.waitForSelector('nav.outline a:text("Assessment")');
     await until(async () => (await order(jan)).join('|') === '|Learning outcomes 🎯|Assessment', 'Jan to see the new sections');
     // The outline: "Assessment" moves up, by keyboard.
     await ana.page.focus('nav.outline li:nth-child(3) button[aria-label^="Move"][title="Move up"]');

@@ -12,3 +12,18 @@ export function colorOf(client) {
   }
   return PALETTE[(h >>> 0) % PALETTE.length];
 }
+
+/// Colours for the people present, all different while there are no more people than colours:
+/// each takes its own colour, or the next free one, in client id order (so every screen that
+/// sees the same people gives them the same colours). Returns a Map client -> colour.
+export function colorsFor(clients) {
+  const out = new Map();
+  const used = new Set();
+  for (const client of [...new Set(clients)].sort()) {
+    let i = PALETTE.indexOf(colorOf(client));
+    for (let k = 0; k < PALETTE.length && used.has(PALETTE[i]); k++) i = (i + 1) % PALETTE.length;
+    used.add(PALETTE[i]);
+    out.set(client, PALETTE[i]);
+  }
+  return out;
+}

@@ -5,7 +5,7 @@
 // operations.
 
 import { positionBetween } from '../doc_op.js';
-import { colorOf } from './colors.js';
+import { colorsFor } from './colors.js';
 import { h, replaceChildren } from './dom.js';
 import { FieldEditor } from './field_editor.js';
 import { randomId } from './identity.js';
@@ -224,6 +224,8 @@ export class DocView {
   }
 
   showPresence() {
+    const colors = colorsFor([this.me.client, ...this.others.map((p) => p.client)]);
+    const colorOf = (client) => colors.get(client);
     const bySection = new Map();
     for (const p of this.others) {
       const key = `${p.section}\u0000${p.field}`;
@@ -281,6 +283,10 @@ export class DocView {
   localEdit(section, field, textOp) {
     try {
       this.session.edit([{ edit: section, f: field, op: textOp }]);
+      // The sync core reports only others' changes: what this user typed reaches the preview
+      // and (for a title) the outline from here.
+      this.schedulePreview();
+      if (field === 'title') this.renderOutline(this.doc.ordered());
     } catch (e) {
       // The editor allowed an edit the document does not (the section was locked or removed a
       // moment ago): keep the text where the user can see it and show the document's text.
