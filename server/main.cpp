@@ -108,6 +108,7 @@ int main(int argc, char** argv) {
 
   Metrics metrics;
   int exit_code = 0;
+  bool healthy = true;
   {
     net::io_context ioc(static_cast<int>(config.threads));
     AuthorityOptions aopts;
@@ -179,10 +180,11 @@ int main(int argc, char** argv) {
     }
     for (auto& t : threads) t.join();
     host.clear();
+    // Storage completes every queued write before it closes. Its completions post onto the
+    // documents' strands, so it must close while the io_context (stopped) still exists.
+    healthy = store->healthy();
+    store.reset();
   }
-  // Storage completes every queued write before it closes.
-  const bool healthy = store->healthy();
-  store.reset();
   log::info("stopped", {{"storage_healthy", healthy}});
   return exit_code;
 }
