@@ -2,6 +2,7 @@
 # Debian 12 machine and builds Jointly. Everything here is idempotent and quick when done.
 
 JOINTLY_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+JOINTLY_BUILD_TARGETS=()  # build(): what to build; empty means everything
 
 # Debian 12 packages the build and the tests need. Boost is Debian's 1.81 (never the default
 # 1.74 libboost-dev, which conflicts with it).
@@ -46,13 +47,18 @@ npm_ci() {
   (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) && cp "$dir/package-lock.json" "$stamp"
 }
 
-# build DIR [cmake options...]: configures (once) and builds into DIR, incrementally.
+# build DIR [cmake options...]: configures (once) and builds into DIR, incrementally: the
+# targets named in JOINTLY_BUILD_TARGETS (in one parallel build), or everything.
 build() {
   local dir=$1; shift
   if [ ! -f "$dir/CMakeCache.txt" ]; then
     cmake -S "$JOINTLY_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
   fi
-  cmake --build "$dir" -j"$(nproc)" "${JOINTLY_BUILD_TARGETS[@]/#/--target=}"
+  if [ ${#JOINTLY_BUILD_TARGETS[@]} -gt 0 ]; then
+    cmake --build "$dir" -j"$(nproc)" --target "${JOINTLY_BUILD_TARGETS[@]}"
+  else
+    cmake --build "$dir" -j"$(nproc)"
+  fi
 }
 
 # build_client [--with-browser]: builds the browser client into client-web/dist (npm ci when the
