@@ -51,9 +51,8 @@ npm_ci() {
 # targets named in JOINTLY_BUILD_TARGETS (in one parallel build), or everything.
 build() {
   local dir=$1; shift
-  if [ ! -f "$dir/CMakeCache.txt" ]; then
-    cmake -S "$JOINTLY_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
-  fi
+  # Configuring again is quick and picks up new targets before make looks for them.
+  cmake -S "$JOINTLY_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null || return 1
   if [ ${#JOINTLY_BUILD_TARGETS[@]} -gt 0 ]; then
     cmake --build "$dir" -j"$(nproc)" --target "${JOINTLY_BUILD_TARGETS[@]}"
   else
