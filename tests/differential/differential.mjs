@@ -18,47 +18,10 @@
 
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { makeRandom, parseArgs } from './common.mjs';
 
 const require = createRequire(import.meta.url);
 const { type } = require('ot-text-unicode');
-
-// ---------------------------------------------------------------------------------------------
-// Command line
-
-function parseArgs(argv) {
-  const args = { bin: null, seed: 1, cases: 100000 };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = argv[i + 1];
-    if (flag === '--bin') { args.bin = value; i++; }
-    else if (flag === '--seed') { args.seed = Number(value); i++; }
-    else if (flag === '--cases') { args.cases = Number(value); i++; }
-    else { throw new Error(`unknown argument ${flag}`); }
-  }
-  if (!args.bin) throw new Error('usage: differential.mjs --bin PATH [--seed N] [--cases N]');
-  if (!Number.isInteger(args.seed) || !Number.isInteger(args.cases) || args.cases < 1) {
-    throw new Error('--seed and --cases take whole numbers (cases at least 1)');
-  }
-  return args;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Deterministic randomness (mulberry32)
-
-function makeRandom(seed) {
-  let s = seed >>> 0;
-  const next = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (lo, hi) => lo + Math.floor(next() * (hi - lo + 1)); // inclusive
-  const pick = (xs) => xs[Math.floor(next() * xs.length)];
-  const chance = (p) => next() < p;
-  return { next, int, pick, chance };
-}
 
 // Code points, chosen so that UTF-8 (1-4 bytes), UTF-16 (surrogate pairs) and "characters as a
 // person sees them" (grapheme clusters) all disagree about lengths.
@@ -410,7 +373,7 @@ function compare(c, answer) {
 }
 
 async function main() {
-  const args = parseArgs(process.argv.slice(2));
+  const args = parseArgs(process.argv.slice(2), { script: 'differential.mjs', cases: 100000 });
   const rnd = makeRandom(args.seed);
   const cases = [];
   for (let i = 0; i < args.cases; i++) {

@@ -27,41 +27,7 @@ import { spawn } from 'node:child_process';
 import { Doc, OpError, apply, compose, parseDocOp, positionBetween, transform }
   from '../../client-web/src/doc_op.js';
 import { checkWellFormedJSON } from '../../client-web/src/unicode.js';
-
-// ---------------------------------------------------------------------------------------------
-// Command line and randomness
-
-function parseArgs(argv) {
-  const args = { bin: null, seed: 1, cases: 30000 };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = argv[i + 1];
-    if (flag === '--bin') { args.bin = value; i++; }
-    else if (flag === '--seed') { args.seed = Number(value); i++; }
-    else if (flag === '--cases') { args.cases = Number(value); i++; }
-    else { throw new Error(`unknown argument ${flag}`); }
-  }
-  if (!args.bin) throw new Error('usage: docop_differential.mjs --bin PATH [--seed N] [--cases N]');
-  if (!Number.isInteger(args.seed) || !Number.isInteger(args.cases) || args.cases < 1) {
-    throw new Error('--seed and --cases take whole numbers (cases at least 1)');
-  }
-  return args;
-}
-
-function makeRandom(seed) {
-  let s = seed >>> 0;
-  const next = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (lo, hi) => lo + Math.floor(next() * (hi - lo + 1));
-  const pick = (xs) => xs[Math.floor(next() * xs.length)];
-  const chance = (p) => next() < p;
-  return { next, int, pick, chance };
-}
+import { makeRandom, parseArgs } from './common.mjs';
 
 // ---------------------------------------------------------------------------------------------
 // Values
@@ -461,7 +427,7 @@ function compare(js, answer) {
 }
 
 async function main() {
-  const args = parseArgs(process.argv.slice(2));
+  const args = parseArgs(process.argv.slice(2), { script: 'docop_differential.mjs', cases: 30000 });
   const rnd = makeRandom(args.seed);
   const cases = [];
   for (let i = 0; i < args.cases; i++) {
