@@ -16,9 +16,8 @@
 // Prints the first 20 mismatches and ends with `differential: N passed, N failed`; exits 1 on
 // any failure. Node 18 or later; no dependency but ot-text-unicode.
 
-import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { makeRandom, parseArgs } from './common.mjs';
+import { makeRandom, parseArgs, runTool } from './common.mjs';
 
 const require = createRequire(import.meta.url);
 const { type } = require('ot-text-unicode');
@@ -382,41 +381,7 @@ async function main() {
     cases.push(c);
   }
 
-  const child = spawn(args.bin, [], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const spawned = new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('exit', (code, signal) => resolve({ code, signal }));
-  });
-
-  // Feed every line, heeding back-pressure, while the answers are read below.
-  const feeding = (async () => {
-    for (const c of cases) {
-      const chunk = Buffer.isBuffer(c.line)
-        ? Buffer.concat([c.line, Buffer.from('\n')]) : c.line + '\n';
-      if (!child.stdin.write(chunk)) {
-        await new Promise((resolve) => child.stdin.once('drain', resolve));
-      }
-    }
-    child.stdin.end();
-  })();
-  child.stdin.on('error', () => {}); // reported below as missing answers
-
-  const answers = [];
-  let pending = '';
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (data) => {
-    pending += data;
-    let nl;
-    while ((nl = pending.indexOf('\n')) !== -1) {
-      answers.push(pending.slice(0, nl));
-      pending = pending.slice(nl + 1);
-    }
-  });
-  const ended = new Promise((resolve) => child.stdout.on('end', resolve));
-
-  await feeding;
-  const { code, signal } = await spawned;
-  await ended;
+  const { answers, code, signal } = await runTool(args.bin, cases.map((c) => c.line));
 
   let passed = 0;
   let failed = 0;

@@ -22,12 +22,11 @@
 // client-web/node_modules must be installed (`npm ci` in client-web): doc_op.js imports
 // ot-text-unicode from there.
 
-import { spawn } from 'node:child_process';
 
 import { Doc, OpError, apply, compose, parseDocOp, positionBetween, transform }
   from '../../client-web/src/doc_op.js';
 import { checkWellFormedJSON } from '../../client-web/src/unicode.js';
-import { makeRandom, parseArgs } from './common.mjs';
+import { makeRandom, parseArgs, runTool } from './common.mjs';
 
 // ---------------------------------------------------------------------------------------------
 // Values
@@ -436,35 +435,7 @@ async function main() {
     cases.push(c);
   }
 
-  const child = spawn(args.bin, [], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const spawned = new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('exit', (code, signal) => resolve({ code, signal }));
-  });
-  const feeding = (async () => {
-    for (const c of cases) {
-      if (!child.stdin.write(c.line + '\n')) {
-        await new Promise((resolve) => child.stdin.once('drain', resolve));
-      }
-    }
-    child.stdin.end();
-  })();
-  child.stdin.on('error', () => {});
-  const answers = [];
-  let pending = '';
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (data) => {
-    pending += data;
-    let nl;
-    while ((nl = pending.indexOf('\n')) !== -1) {
-      answers.push(pending.slice(0, nl));
-      pending = pending.slice(nl + 1);
-    }
-  });
-  const ended = new Promise((resolve) => child.stdout.on('end', resolve));
-  await feeding;
-  const { code, signal } = await spawned;
-  await ended;
+  const { answers, code, signal } = await runTool(args.bin, cases.map((c) => c.line));
 
   let passed = 0;
   let failed = 0;
