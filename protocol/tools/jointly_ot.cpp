@@ -67,14 +67,8 @@ Result<TextOp> op_field(const json& req, const char* name, Parser parse) {
   return op;
 }
 
-std::string handle(json& req) {
+std::string handle(const std::string& kind, json& req) {
   namespace p = jointly::protocol;
-  if (!req.is_object()) return answer_error(bad_request("a request must be a JSON object"));
-  const auto kind_it = req.find("op");
-  if (kind_it == req.end() || !kind_it->is_string()) {
-    return answer_error(bad_request("the request has no \"op\" string naming what to do"));
-  }
-  const std::string& kind = kind_it->get_ref<const std::string&>();
 
   if (kind == "apply") {
     const auto doc = req.find("doc");

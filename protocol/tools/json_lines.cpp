@@ -97,7 +97,12 @@ std::string handle_line(std::string_view line, Handler handle) {
       // A number like 1e400: JSON allows it, a double cannot hold it.
       return answer_error(make_error("invalid_json", "the line holds a number too large to read"));
     }
-    return handle(req);
+    if (!req.is_object()) return answer_error(bad_request("a request must be a JSON object"));
+    const auto kind = req.find("op");
+    if (kind == req.end() || !kind->is_string()) {
+      return answer_error(bad_request("the request has no \"op\" string naming what to do"));
+    }
+    return handle(kind->get_ref<const std::string&>(), req);
   } catch (const std::bad_alloc&) {
     return answer_error(make_error("too_large", "the request needs more memory than there is"));
   } catch (const std::exception&) {

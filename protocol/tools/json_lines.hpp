@@ -2,10 +2,11 @@
 // JSON request per line of stdin, one JSON answer per line of stdout, in order.
 //
 // Each line is screened before it reaches the JSON parser (at most kMaxLineBytes bytes, nesting
-// kMaxDepth deep, kMaxValues values), parsed, and handed to the tool's handler; a line that
-// fails any of this gets {"error":{"code","message"}} (invalid_json, invalid_utf8, too_large,
-// internal) and the loop goes on. Answers are flushed whenever no more input is waiting, so a
-// pipe of a million requests and a person typing are served equally well.
+// kMaxDepth deep, kMaxValues values), parsed, checked to be an object with an "op" string, and
+// handed to the tool's handler; a line that fails any of this gets {"error":{"code","message"}}
+// (invalid_json, invalid_utf8, invalid_request, too_large, internal) and the loop goes on. Answers
+// are flushed whenever no more input is waiting, so a pipe of a million requests and a person
+// typing are served equally well.
 //
 // For the tools' main() only: single-threaded, owns stdin and stdout.
 #pragma once
@@ -31,8 +32,9 @@ std::string answer_error(const Error& e);
 // An invalid_request error.
 Error bad_request(std::string message);
 
-// Answers one parsed request. May throw: the loop turns an exception into an error answer.
-using Handler = std::string (*)(nlohmann::json& request);
+// Answers one request: a JSON object whose "op" string is `kind` (the loop has checked both).
+// May throw: the loop turns an exception into an error answer.
+using Handler = std::string (*)(const std::string& kind, nlohmann::json& request);
 
 // Serves stdin until it ends; returns the exit status for main().
 int serve_json_lines(Handler handle);
