@@ -25,6 +25,11 @@
 // reaches it, and accepted if someone unlocked it first. While such an op cannot apply to the
 // confirmed document, its sections are shown as the server has them (`suspended`) and the rest
 // of the pending work is shown as usual.
+//
+// An edit refused because its section is locked (`section_locked`) is kept as a **suggestion**
+// attached to that section (`suggestions`): the text the user typed, shown beside the section
+// until dismissed and kept across reloads with the rest of the state. The parts of the refused
+// op on other sections are not lost with it: they are sent again as a new submission.
 
 import {
   Doc, OpError, apply, compose, parseDocOp, sectionOf, sectionsTouched, transform,
@@ -60,6 +65,7 @@ export class Sync {
   /// @param {(rejection: {op: Array, code: string, message: string, edits: number,
   ///   texts: Array<{section: string, field: string, text: string}>}) => void}
   ///   [config.onRejected] local edits that could not be saved, with the reason
+  /// @param {(suggestions: Array) => void} [config.onSuggestions] `suggestions` changed
   /// @param {boolean} [config.paranoid] check on every op that the transformed server op and
   ///   the rebased pending ops agree (the transform law; for tests)
   /// @param {(error: OpError) => void} [config.onDesync] the server's stream does not fit this
@@ -84,6 +90,10 @@ export class Sync {
     this.presences = new Map(); // client -> presence in local coordinates
     this.mine = null; // this user's presence in local coordinates, sent again after a reconnect
     this.history = []; // [{rev, op}] the last applied revisions, oldest first
+    /// Text refused because its section was locked: [{id, section, code, time, texts:
+    /// [{field, text}]}], oldest first, until `dismissSuggestion`.
+    this.suggestions = [];
+    this.onSuggestions = config.onSuggestions || (() => {});
     if (config.snapshot !== undefined) this.load(config.snapshot, config.rev || 0);
   }
 
@@ -146,6 +156,7 @@ export class Sync {
         rev: f.rev, seq: f.seq, op: f.op, current: f.current, edits: f.edits, overSnapshot: Boolean(f.overSnapshot),
       },
       buffer: this.buffer && { op: this.buffer.op, edits: this.buffer.edits },
+      suggestions: this.suggestions,
     };
   }
 
@@ -162,6 +173,7 @@ export class Sync {
       overSnapshot: Boolean(f.overSnapshot),
     } : null;
     this.buffer = state.buffer ? { op: parseDocOp(state.buffer.op), edits: state.buffer.edits } : null;
+    this.suggestions = readSuggestions(state.suggestions);
     if (this.inflight || this.buffer) this.refresh(null, [...this.confirmed.sections.keys()]);
   }
 
@@ -381,6 +393,7 @@ export class Sync {
       this.flush();
       return true;
     }
+    if (code === 'section_locked' && this.keepUnlockedPart(f, message)) return true;
     this.reportRejected(f.op, f.edits, new OpError(code, message));
     // Buffered edits of the same sections were made on top of the refused op: they go too.
     const gone = new Set([...sectionsTouched(f.op), ...sectionsTouched(f.current)]);
@@ -396,6 +409,74 @@ export class Sync {
     this.refresh(null, [...gone]);
     this.flush();
     return true;
+  }
+
+  // The in-flight op `f` was refused with `section_locked`. Its components on sections that are
+  // locked now (the server's answer comes after every revision it checked the op against, so
+  // `confirmed` shows the lock) become suggestions, with the buffered edits of those sections
+  // (made on top of them); the rest of it has followed every revision since it was sent, so it
+  // is sent again, before the buffer, as a new submission. Returns false, changing nothing,
+  // when no section it touches is locked or the rest does not apply (then the whole op is
+  // reported as refused).
+  keepUnlockedPart(f, message) {
+    if (f.overSnapshot) return false; // its op has not followed the revisions before the snapshot
+    const locked = new Set(sectionsTouched(f.current).filter((id) => {
+      const s = this.confirmed.section(id);
+      return s && s.locked;
+    }));
+    if (locked.size === 0) return false;
+    const rest = f.current.filter((c) => !locked.has(sectionOf(c)));
+    const buffered = this.buffer ? this.buffer.op.filter((c) => !locked.has(sectionOf(c))) : [];
+    let resend;
+    try {
+      resend = compose(rest, buffered);
+      apply(this.confirmed, resend);
+    } catch (e) {
+      if (e instanceof OpError) return false;
+      throw e;
+    }
+    const refused = [
+      ...f.op.filter((c) => locked.has(sectionOf(c))),
+      ...(this.buffer ? this.buffer.op.filter((c) => locked.has(sectionOf(c))) : []),
+    ];
+    this.inflight = null;
+    this.buffer = resend.length > 0 ? { op: resend, edits: f.edits + (this.buffer ? this.buffer.edits : 0) } : null;
+    const rejection = { op: refused, code: 'section_locked', message, edits: this.buffer ? 0 : f.edits, texts: typedText(refused) };
+    this.keepSuggestions(rejection.texts, 'section_locked');
+    this.onRejected(rejection);
+    this.refresh(null, [...locked]);
+    this.flush();
+    return true;
+  }
+
+  /// Keeps typed text ([{section, field, text}]) as suggestions on its sections (one per
+  /// section), e.g. text typed into a section that was locked a moment before. Empty texts are
+  /// left out.
+  keepSuggestions(texts, code = 'section_locked') {
+    const bySection = new Map();
+    for (const t of texts) {
+      if (!t.text) continue;
+      if (!bySection.has(t.section)) bySection.set(t.section, []);
+      bySection.get(t.section).push({ field: t.field, text: t.text });
+    }
+    if (bySection.size === 0) return;
+    const time = Date.now();
+    for (const [section, list] of bySection) {
+      this.suggestions.push({ id: `${time.toString(36)}-${this.suggestions.length}-${section}`, section, code, time, texts: list });
+    }
+    this.onSuggestions(this.suggestions);
+  }
+
+  /// The suggestions kept on one section, oldest first.
+  suggestionsFor(section) {
+    return this.suggestions.filter((s) => s.section === section);
+  }
+
+  /// Forgets a suggestion the user has dealt with (copied or not wanted).
+  dismissSuggestion(id) {
+    const before = this.suggestions.length;
+    this.suggestions = this.suggestions.filter((s) => s.id !== id);
+    if (this.suggestions.length !== before) this.onSuggestions(this.suggestions);
   }
 
   // ---- Presence -----------------------------------------------------------------------------
@@ -584,4 +665,16 @@ export class Sync {
     this.connected = false;
     this.onDesync(new OpError('desync', message));
   }
+}
+
+// Suggestions as kept by saveState (through JSON and IndexedDB): what does not have the right
+// shape is left out rather than failing the whole restore.
+function readSuggestions(list) {
+  if (!Array.isArray(list)) return [];
+  return list.filter((s) => s && typeof s.id === 'string' && typeof s.section === 'string'
+    && Array.isArray(s.texts) && s.texts.every((t) => t && typeof t.field === 'string' && typeof t.text === 'string'))
+    .map((s) => ({
+      id: s.id, section: s.section, code: String(s.code || 'section_locked'), time: Number(s.time) || 0,
+      texts: s.texts.map((t) => ({ field: t.field, text: t.text })),
+    }));
 }

@@ -137,6 +137,54 @@ describe('the sync core', () => {
     assert.equal(sent.at(-1).seq, 2);
   });
 
+  it('keeps text refused because its section was locked as a suggestion on that section', () => {
+    const suggestions = [];
+    const { sync, rejected, sent } = client({ onSuggestions: (list) => suggestions.push(list.length) });
+    sync.edit(ins('s1', 0, 'typed é😀 '));
+    sync.edit(ins('s1', 0, 'more ')); // buffered, on top of it: a suggestion too
+    sync.handle({ type: 'op', doc: 1, rev: 11, op: [{ lock: 's1' }], client: 'lead', seq: 1 });
+    sync.handle({ type: 'error', in: 'submit', doc: 1, seq: 1, code: 'section_locked', message: 'section "s1" is locked' });
+    assert.equal(body(sync), 'abc');
+    assert.equal(sync.pending, 0);
+    assert.deepEqual(sync.suggestionsFor('s1').map((s) => [s.code, s.texts]),
+      [['section_locked', [{ field: 'body', text: 'typed é😀 ' }, { field: 'body', text: 'more ' }]]]);
+    assert.deepEqual(sync.suggestionsFor('s2'), []);
+    assert.deepEqual(suggestions, [1]);
+    // Still reported, once, so that every refused text is accounted for.
+    assert.deepEqual(rejected.map((r) => [r.code, r.texts.map((t) => t.text)]), [['section_locked', ['typed é😀 ', 'more ']]]);
+    assert.equal(sent.length, 1);
+  });
+
+  it('sends again the parts of an op refused for a lock that are on other sections', () => {
+    const { sync, sent, desyncs } = client();
+    sync.edit([...ins('s1', 0, 'locked out '), ...ins('s2', 0, 'fine ')]);
+    sync.edit(ins('s2', 0, 'later ')); // buffered, on an unlocked section
+    sync.handle({ type: 'op', doc: 1, rev: 11, op: [{ lock: 's1' }, ...ins('s2', 1, '!')], client: 'lead', seq: 1 });
+    sync.handle({ type: 'error', in: 'submit', doc: 1, seq: 1, code: 'section_locked', message: 'locked' });
+    assert.deepEqual(sent.at(-1), { type: 'submit', doc: 1, rev: 11, client: 'me', seq: 2, op: ins('s2', 0, 'later fine ') });
+    assert.equal(body(sync, 's2'), 'later fine 5!');
+    assert.equal(sync.suggestionsFor('s1')[0].texts[0].text, 'locked out ');
+    sync.handle({ type: 'ack', doc: 1, seq: 2, rev: 12 });
+    assert.equal(sync.confirmed.section('s2').body, 'later fine 5!');
+    assert.equal(sync.pending, 0);
+    assert.deepEqual(desyncs, []);
+  });
+
+  it('keeps suggestions across a page reload until they are dismissed', () => {
+    const { sync } = client();
+    sync.keepSuggestions([{ section: 's2', field: 'title', text: 'Credits' }, { section: 's2', field: 'body', text: '' }]);
+    const state = JSON.parse(JSON.stringify(sync.saveState()));
+    const again = client();
+    again.sync.restoreState(state);
+    const [kept] = again.sync.suggestionsFor('s2');
+    assert.deepEqual(kept.texts, [{ field: 'title', text: 'Credits' }]);
+    again.sync.dismissSuggestion(kept.id);
+    assert.deepEqual(again.sync.suggestions, []);
+    // A snapshot (a resync) does not drop them either.
+    sync.handle({ type: 'snapshot', doc: 1, rev: 30, snapshot: SNAP });
+    assert.equal(sync.suggestions.length, 1);
+  });
+
   it('keeps an op refused for rate and sends it again on resend', () => {
     const { sync, sent, rejected } = client();
     sync.edit(ins('s1', 0, 'x'));
