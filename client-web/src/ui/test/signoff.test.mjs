@@ -1,0 +1,131 @@
+// Unit tests of src/ui/signoff.js: the section hash (the bytes of the contract, and fixed
+// vectors computed with node's own crypto), role-based controls and the sign-off matrix.
+
+import assert from 'node:assert/strict';
+import { createHash, webcrypto } from 'node:crypto';
+import { describe, it } from 'node:test';
+
+import { Doc } from '../../doc_op.js';
+import {
+  can, sectionControls, sectionHash, sectionHashInput, shortHash, signoffMatrix,
+} from '../signoff.js';
+
+// The contract's bytes, built independently of the code under test: for body then title, the
+// name, "\n", the UTF-8 length in decimal, "\n", the UTF-8 bytes.
+function contractBytes(fields) {
+  const parts = [];
+  for (const name of Object.keys(fields).sort()) {
+    const text = Buffer.from(fields[name], 'utf8');
+    parts.push(Buffer.from(`${name}\n${text.length}\n`, 'utf8'), text);
+  }
+  return Buffer.concat(parts);
+}
+const nodeHash = (fields) => `sha256:${createHash('sha256').update(contractBytes(fields)).digest('hex')}`;
+const hashOf = (section) => sectionHash(section, webcrypto.subtle);
+
+const SNAP = {
+  v: 1,
+  sections: [
+    { id: 'a', pos: 'V', title: 'Joint vision', body: 'Needs', locked: true,
+      approvals: {
+        'Universität Graz': { user: 'Ana Silva', time: 1732900000000, hash: 'sha256:00' },
+        'Masaryk University': { user: 'Jan Novák', time: 1732900005000, hash: 'sha256:00' },
+      } },
+    { id: 'b', pos: 'W', title: 'ECTS', body: '5', locked: true,
+      approvals: { 'Masaryk University': { user: 'Jan Novák', time: 1732900009000, hash: 'sha256:01' } } },
+    { id: 'c', pos: 'X', title: 'Draft', body: '' },
+    { id: 'd', pos: 'Y', title: '', body: '', removed: true },
+  ],
+};
+const TEAM = ['Universität Graz', 'Masaryk University'];
+
+describe('the section hash', () => {
+  it('is computed over body then title, each as name, length in UTF-8 bytes and text', () => {
+    const bytes = sectionHashInput({ title: 'Vision', body: 'abc' });
+    assert.equal(Buffer.from(bytes).toString('utf8'), 'body\n3\nabctitle\n6\nVision');
+  });
+
+  it('counts UTF-8 bytes, not characters, for non-ASCII text', async () => {
+    const section = { title: 'Learning outcomes 🎯', body: '学习成果 ...' };
+    assert.equal(Buffer.from(sectionHashInput(section)).toString('utf8'),
+      'body\n16\n学习成果 ...title\n22\nLearning outcomes 🎯');
+    assert.equal(await hashOf(section), nodeHash(section));
+    // The vector written into protocol/PROTOCOL.md for the server's implementation.
+    assert.equal(await hashOf(section), 'sha256:a5a019ad4a702d0dba5bea93f47fd317b90de1977bc9454dc6326f8221005d75');
+  });
+
+  it('has a fixed value for an empty section', async () => {
+    assert.equal(await hashOf({ title: '', body: '' }),
+      'sha256:1c3d2b44d10735191a7bc0e0f4126cdf4cacb677b0dcbda0ad341e23f56106e4');
+  });
+
+  it('differs when a newline moves between the fields', async () => {
+    const a = await hashOf({ title: 'x', body: 'y\n' });
+    const b = await hashOf({ title: '\nx', body: 'y' });
+    assert.notEqual(a, b);
+    assert.equal(a, nodeHash({ title: 'x', body: 'y\n' }));
+  });
+
+  it('is shown shortened', () => {
+    assert.equal(shortHash('sha256:a5a019ad4a702d0dba5bea93f47fd317b90de1977bc9454dc6326f8221005d75'), 'a5a0 19ad … 5d75');
+  });
+});
+
+describe('controls by role', () => {
+  const doc = Doc.fromJSON(SNAP);
+  const locked = doc.section('a');
+  const open = doc.section('c');
+
+  it('lets only a leader lock and unlock', () => {
+    assert.deepEqual(['viewer', 'reviewer', 'editor', 'leader'].map((r) => sectionControls(open, r, 'X').lock),
+      [false, false, false, true]);
+    assert.deepEqual(['viewer', 'reviewer', 'editor', 'leader'].map((r) => sectionControls(locked, r, 'X').unlock),
+      [false, false, false, true]);
+    assert.equal(sectionControls(locked, 'leader', 'X').lock, false);
+  });
+
+  it('lets reviewers, editors and leaders approve a locked section only', () => {
+    assert.deepEqual(['viewer', 'reviewer', 'editor', 'leader'].map((r) => sectionControls(locked, r, 'X').approve),
+      [false, true, true, true]);
+    assert.equal(sectionControls(open, 'leader', 'X').approve, false);
+  });
+
+  it('shows the approval of the member\'s own institution', () => {
+    assert.equal(sectionControls(locked, 'reviewer', 'Masaryk University').approved.user, 'Jan Novák');
+    assert.equal(sectionControls(locked, 'reviewer', 'Open Universiteit').approved, null);
+  });
+
+  it('makes text editable for editors and leaders on unlocked sections only', () => {
+    assert.deepEqual(['viewer', 'reviewer', 'editor', 'leader'].map((r) => sectionControls(open, r, 'X').editable),
+      [false, false, true, true]);
+    assert.equal(sectionControls(locked, 'leader', 'X').editable, false);
+    assert.equal(can('leader', 'manage'), true);
+    assert.equal(can('editor', 'manage'), false);
+    assert.equal(can('nobody', 'read'), false);
+  });
+});
+
+describe('the sign-off matrix', () => {
+  it('has a row per live section and a cell per team institution, sorted by name', () => {
+    const m = signoffMatrix(Doc.fromJSON(SNAP), TEAM);
+    assert.deepEqual(m.institutions, ['Masaryk University', 'Universität Graz']);
+    assert.deepEqual(m.rows.map((r) => r.id), ['a', 'b', 'c']);
+    assert.deepEqual(m.rows[1].cells.map((c) => c.approval && c.approval.user), ['Jan Novák', null]);
+  });
+
+  it('says a section is approved when every institution of the team approved it', () => {
+    const m = signoffMatrix(Doc.fromJSON(SNAP), TEAM);
+    assert.deepEqual(m.rows.map((r) => [r.approved, r.count]), [[true, 2], [false, 1], [false, 0]]);
+    // A new institution in the team makes it pending again.
+    const bigger = signoffMatrix(Doc.fromJSON(SNAP), [...TEAM, 'Open Universiteit']);
+    assert.equal(bigger.rows[0].approved, false);
+    assert.equal(signoffMatrix(Doc.fromJSON(SNAP), []).rows[0].approved, false);
+  });
+
+  it('follows the document: an unlock clears the row', async () => {
+    const { apply } = await import('../../doc_op.js');
+    const after = apply(Doc.fromJSON(SNAP), [{ unlock: 'a' }]);
+    const row = signoffMatrix(after, TEAM).rows[0];
+    assert.deepEqual([row.locked, row.approved, row.count], [false, false, 0]);
+  });
+});
