@@ -1055,4 +1055,51 @@ std::vector<RevisionLog::FamilySize> RevisionLog::family_sizes() const {
   return out;
 }
 
+// ---- Key/value face of the accounts and sessions families ----
+
+namespace {
+std::size_t kv_family(RevisionLog::KvFamily f) {
+  return f == RevisionLog::KvFamily::accounts ? kAccounts : kSessions;
+}
+}  // namespace
+
+Status RevisionLog::kv_write(const std::vector<KvWrite>& writes) {
+  if (impl_->options_.read_only) return Status(Code::read_only, impl_->dir_ + " is read-only");
+  rocksdb::WriteBatch batch;
+  for (const auto& w : writes) {
+    auto* cf = impl_->cf_[kv_family(w.family)];
+    if (w.value) {
+      batch.Put(cf, w.key, *w.value);
+    } else {
+      batch.Delete(cf, w.key);
+    }
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return from_rocks(impl_->db_->Write(wo, &batch), "writing accounts or sessions");
+}
+
+Result<std::optional<std::string>> RevisionLog::kv_get(KvFamily family,
+                                                       std::string_view key) const {
+  std::string value;
+  auto s = impl_->db_->Get(rocksdb::ReadOptions(), impl_->cf_[kv_family(family)],
+                           rocksdb::Slice(key.data(), key.size()), &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return from_rocks(s, "reading accounts or sessions");
+  return std::optional<std::string>(std::move(value));
+}
+
+Status RevisionLog::kv_scan(
+    KvFamily family, std::string_view prefix,
+    const std::function<bool(std::string_view, std::string_view)>& f) const {
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db_->NewIterator(rocksdb::ReadOptions(), impl_->cf_[kv_family(family)]));
+  for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size())); it->Valid(); it->Next()) {
+    const std::string_view k(it->key().data(), it->key().size());
+    if (k.substr(0, prefix.size()) != prefix) break;
+    if (!f(k, std::string_view(it->value().data(), it->value().size()))) break;
+  }
+  return from_rocks(it->status(), "scanning accounts or sessions");
+}
+
 }  // namespace jointly::storage

@@ -8,7 +8,8 @@
 //                                                    client id and sequence number, operation
 //   snapshots  (document id, revision)            -> the document after that revision
 //   dedupe     (document id, client id, seq)      -> revision
-//   accounts, sessions (empty for now), and in the default family the format-version record.
+//   accounts, sessions  opaque keys and values (kv_* below; storage/accounts.hpp), and in the
+//   default family the format-version record.
 // Keys are big-endian, so RocksDB's order is revision order.
 //
 // The write path (leveldb's DBImpl::Write and BuildBatchGroup, with a dedicated writer):
@@ -28,6 +29,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -160,6 +162,25 @@ class RevisionLog {
     std::uint64_t entries = 0;
   };
   std::vector<FamilySize> family_sizes() const;
+
+  // ---- Key/value face of the accounts and sessions families (storage/accounts.hpp) ----
+  // Plain bytes under caller-chosen keys, apart from the revision log and its writer thread:
+  // each kv_write is one atomic WriteBatch, always WAL-synced (whatever the durability; these
+  // writes are rare), and does not touch the store's health (a failed one returns io_error).
+  enum class KvFamily : std::uint8_t { accounts, sessions };
+  struct KvWrite {
+    KvFamily family = KvFamily::accounts;
+    std::string key;
+    std::optional<std::string> value;  // absent: delete the key
+  };
+  // Errors: read_only, io_error.
+  Status kv_write(const std::vector<KvWrite>& writes);
+  // The value under key, or nullopt when there is none.
+  Result<std::optional<std::string>> kv_get(KvFamily family, std::string_view key) const;
+  // Calls f(key, value) for every key that starts with prefix, in byte order, until f returns
+  // false.
+  Status kv_scan(KvFamily family, std::string_view prefix,
+                 const std::function<bool(std::string_view, std::string_view)>& f) const;
 
   struct Impl;  // storage/revision_log.cpp
 
