@@ -394,6 +394,7 @@ export class Sync {
       return true;
     }
     if (code === 'section_locked' && this.keepUnlockedPart(f, message)) return true;
+    if (code === 'section_locked') this.keepSuggestions(typedText(f.op));
     this.reportRejected(f.op, f.edits, new OpError(code, message));
     // Buffered edits of the same sections were made on top of the refused op: they go too.
     const gone = new Set([...sectionsTouched(f.op), ...sectionsTouched(f.current)]);

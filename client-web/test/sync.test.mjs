@@ -133,6 +133,7 @@ describe('the sync core', () => {
     assert.equal(body(sync, 's2'), 'kept5');
     assert.deepEqual(rejected.map((r) => [r.code, r.texts.map((t) => t.text)]),
       [['section_locked', ['typed']], ['depends_on_rejected', ['more']]]);
+    assert.deepEqual(sync.suggestionsFor('s1').map((x) => x.texts[0].text), ['typed']);
     assert.deepEqual(sent.at(-1).op, ins('s2', 0, 'kept'));
     assert.equal(sent.at(-1).seq, 2);
   });

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 
 import { Doc } from '../../doc_op.js';
 import {
-  can, sectionControls, sectionHash, sectionHashInput, shortHash, signoffMatrix,
+  can, sectionControls, sectionHash, sectionHashInput, sha256, shortHash, signoffMatrix,
 } from '../signoff.js';
 
 // The contract's bytes, built independently of the code under test: for body then title, the
@@ -64,6 +64,15 @@ describe('the section hash', () => {
     const b = await hashOf({ title: '\nx', body: 'y' });
     assert.notEqual(a, b);
     assert.equal(a, nodeHash({ title: 'x', body: 'y\n' }));
+  });
+
+  it('is the same without WebCrypto (a plain-http page), for lengths around the block size', async () => {
+    for (const n of [0, 1, 55, 56, 63, 64, 65, 119, 120, 1000]) {
+      const section = { title: 'é'.repeat(n % 7), body: '😀x'.repeat(n) };
+      assert.equal(await sectionHash(section, null), nodeHash(section), `length ${n}`);
+    }
+    const bytes = new TextEncoder().encode('a'.repeat(200));
+    assert.equal(Buffer.from(sha256(bytes)).toString('hex'), createHash('sha256').update(bytes).digest('hex'));
   });
 
   it('is shown shortened', () => {
