@@ -1,7 +1,22 @@
-// The server's HTTP API (protocol/PROTOCOL.md, "HTTP API"). Errors come back as an Error with
-// the server's `code` and message.
+// The server's HTTP API (protocol/PROTOCOL.md, "HTTP API" and "Accounts and access"). The
+// session is the HttpOnly cookie the server sets at login: this code never sees the token, the
+// browser sends it. Errors come back as an Error with the server's `code`, its message, the
+// HTTP `status` and, for `too_many_attempts`, `retryAfter` in seconds. Any answer
+// `401 unauthenticated` (the session ended) is also told to `onSessionEnded`'s listener.
 
-async function call(path, init) {
+let sessionEnded = () => {};
+
+/// Sets what to do when the server says the session has ended (show the login page).
+export function onSessionEnded(fn) {
+  sessionEnded = fn;
+}
+
+async function call(path, { method = 'GET', body } = {}) {
+  const init = { method, credentials: 'same-origin' };
+  if (body !== undefined) {
+    init.headers = { 'Content-Type': 'application/json' };
+    init.body = JSON.stringify(body);
+  }
   let res;
   try {
     res = await fetch(path, init);
@@ -10,25 +25,89 @@ async function call(path, init) {
     e.code = 'offline';
     throw e;
   }
-  const body = await res.json().catch(() => null);
+  if (res.status === 204) return null;
+  const answer = await res.json().catch(() => null);
   if (!res.ok) {
-    const e = new Error((body && body.error && body.error.message) || `The server answered ${res.status}.`);
-    e.code = (body && body.error && body.error.code) || String(res.status);
+    const error = (answer && answer.error) || {};
+    const e = new Error(error.message || `The server answered ${res.status}.`);
+    e.code = error.code || String(res.status);
+    e.status = res.status;
+    const retry = Number(res.headers.get('Retry-After'));
+    if (Number.isFinite(retry) && retry > 0) e.retryAfter = retry;
+    if (e.code === 'unauthenticated') sessionEnded();
     throw e;
   }
-  return body;
+  return answer;
 }
 
-/// [{id, title, created, rev}]
+// ---- Session ----------------------------------------------------------------------------------
+
+/// Logs in; resolves to the user {id, email, name, institution: {id, name, country}, admin}.
+export async function login(email, password) {
+  return (await call('/api/login', { method: 'POST', body: { email, password } })).user;
+}
+
+/// Ends the session (the server clears the cookie and closes its WebSockets).
+export function logout() {
+  return call('/api/logout', { method: 'POST' });
+}
+
+/// The logged-in user, or null when there is no session.
+export async function me() {
+  try {
+    return (await call('/api/me')).user;
+  } catch (e) {
+    if (e.code === 'unauthenticated') return null;
+    throw e;
+  }
+}
+
+// ---- Documents --------------------------------------------------------------------------------
+
+/// The documents the caller is a member of: [{id, title, created, rev, role}].
 export async function listDocuments() {
   return (await call('/api/documents')).documents;
 }
 
-/// Creates a document; template 'blank' or 'demo'. Returns {id, title, created, rev}.
+/// Creates a document from a template (see TEMPLATES in main.js); the caller is its leader.
+/// Returns {id, title, created, rev, role}.
 export function createDocument(title, template = 'blank') {
-  return call('/api/documents', {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ title, template }),
-  });
+  return call('/api/documents', { method: 'POST', body: { title, template } });
+}
+
+/// {id, title, created, rev, role, snapshot}
+export function getDocument(id) {
+  return call(`/api/documents/${id}`);
+}
+
+// ---- Members and invites ----------------------------------------------------------------------
+
+/// {members: [{user: USER, role}], team: [{id, name, country}]}
+export function listMembers(doc) {
+  return call(`/api/documents/${doc}/members`);
+}
+
+/// Adds a user as a member with a role, or changes their role (leader only).
+export function setRole(doc, user, role) {
+  return call(`/api/documents/${doc}/members/${user}`, { method: 'PUT', body: { role } });
+}
+
+/// Removes a member (leader only); `last_leader` when they are the only leader.
+export function removeMember(doc, user) {
+  return call(`/api/documents/${doc}/members/${user}`, { method: 'DELETE' });
+}
+
+/// A one-time invite link for a role: {token, url, role, expires}.
+export function createInvite(doc, role) {
+  return call(`/api/documents/${doc}/invites`, { method: 'POST', body: { role } });
+}
+
+/// Accepts an invite: {doc, role}.
+export function acceptInvite(token) {
+  return call(`/api/invites/${encodeURIComponent(token)}/accept`, { method: 'POST' });
+}
+
+/// Every user (to add as members): [USER].
+export async function listUsers() {
+  return (await call('/api/users')).users;
 }

@@ -1,7 +1,10 @@
 // The tab's one WebSocket to the server's /ws (protocol/PROTOCOL.md, "WebSocket protocol"):
 // says hello, hands each document's messages to whoever opened it, and reconnects with a
 // growing pause (0.5 s doubling to 15 s, with jitter) whenever the connection is lost, at once
-// when the browser says it is back online.
+// when the browser says it is back online. Who is on the connection comes from the session
+// cookie the browser sends with the upgrade; when the session ends the server closes the socket
+// with 1008 `session_ended` (or refuses the upgrade, which the browser shows only as a close
+// before any message): the connection then stops and says so, and nothing is retried.
 
 /// Connection states, as shown to the user.
 export const State = Object.freeze({
@@ -11,12 +14,18 @@ export const State = Object.freeze({
 export class Connection {
   /// @param {object} config
   /// @param {string} config.url the WebSocket URL
-  /// @param {() => {client: string, name: string, institution: string}} config.hello
+  /// @param {string} config.client this tab's client id, said in `hello`
   /// @param {(state: string, detail: string) => void} [config.onState]
+  /// @param {() => void} [config.onSessionEnded] the server closed the socket because the
+  ///   session ended (logout, expiry): log in again
+  /// @param {() => void} [config.onRefused] a connection closed before the server said
+  ///   `welcome` (the upgrade may have been refused for want of a session): check the session
   constructor(config) {
     this.url = config.url;
-    this.helloFields = config.hello;
+    this.client = config.client;
     this.onState = config.onState || (() => {});
+    this.onSessionEnded = config.onSessionEnded || (() => {});
+    this.onRefused = config.onRefused || (() => {});
     this.handlers = new Map(); // doc id -> {onOpen(), onMessage(m), onClose(code)}
     this.ws = null;
     this.ready = false; // hello said and welcome received
@@ -70,7 +79,7 @@ export class Connection {
       return;
     }
     this.ws = ws;
-    ws.onopen = () => ws.send(JSON.stringify({ type: 'hello', ...this.helloFields() }));
+    ws.onopen = () => ws.send(JSON.stringify({ type: 'hello', client: this.client }));
     ws.onmessage = (event) => {
       let m;
       try { m = JSON.parse(event.data); } catch { return; }
@@ -95,7 +104,13 @@ export class Connection {
       const wasReady = this.ready;
       this.ready = false;
       for (const h of this.handlers.values()) h.onClose(event.code);
+      if (event.code === 1008 && event.reason === 'session_ended') {
+        this.close();
+        this.onSessionEnded();
+        return;
+      }
       if (wasReady) this.attempt = 0;
+      else this.onRefused();
       this.scheduleRetry(event.code);
     };
     ws.onerror = () => { /* onclose follows */ };

@@ -5,9 +5,14 @@
 //     twice nor misses it;
 //   - edits made offline are written to IndexedDB as they are typed and sent on reconnect;
 //   - an edit the server refuses is kept, with its text and the reason, until the user
-//     dismisses it.
+//     dismisses it; text refused because its section was locked is kept as a suggestion on
+//     that section (the sync core's `suggestions`), kept the same way.
+// It also knows the caller's role in the document (from the server's `snapshot` and `ops`
+// answers, kept for offline use) and makes the sign-off operations (lock, unlock, approve with
+// the section hash).
 
 import { Sync, RETRY_CODES } from '../sync.js';
+import { sectionHash } from './signoff.js';
 import { saveRecord } from './store.js';
 
 const PRESENCE_EVERY_MS = 80;
@@ -22,13 +27,19 @@ export class DocSession {
   /// @param {string} config.client this tab's client id
   /// @param {Connection} config.connection
   /// @param {object|null} config.record what IndexedDB kept of this document for this client
-  constructor({ doc, client, connection, record }) {
+  /// @param {{id: number, name: string, institution: {name: string}}} config.user who is
+  ///   logged in (approvals carry their name and institution; the server sets them again)
+  constructor({ doc, client, connection, record, user }) {
     this.docId = doc;
     this.client = client;
     this.connection = connection;
-    this.listeners = { change: [], status: [], presence: [], rejected: [] };
+    this.user = user;
+    this.listeners = { change: [], status: [], presence: [], rejected: [], suggestions: [], notice: [] };
     this.title = (record && record.title) || '';
     this.rejected = (record && record.rejected) || [];
+    /// The caller's role in this document ('leader', 'editor', 'reviewer', 'viewer'), as the
+    /// server last said; null until it has.
+    this.role = (record && record.role) || null;
     this.loaded = false;
     this.error = null; // a refusal of `open` (unknown_document ...), in plain words
     this.outbox = []; // submissions waiting for their state to be written
@@ -46,6 +57,7 @@ export class DocSession {
       send: (m) => this.send(m),
       onChange: (change) => this.emit('change', change),
       onRejected: (r) => this.rejectedEdit(r),
+      onSuggestions: () => { this.save(); this.emit('suggestions', this.sync.suggestions); },
       onDesync: () => this.reopen(),
     });
     if (record && record.confirmed) {
@@ -116,6 +128,45 @@ export class DocSession {
     if (p) this.sync.setPresence(p.section, p.field, p.anchor, p.head);
   }
 
+  /// Text refused because its section was locked, kept beside that section:
+  /// [{id, section, code, time, texts: [{field, text}]}].
+  get suggestions() {
+    return this.sync.suggestions;
+  }
+
+  /// Forgets a suggestion the user has dealt with.
+  dismissSuggestion(id) {
+    this.sync.dismissSuggestion(id);
+  }
+
+  /// Keeps text the user typed that the document did not take ([{section, field, text}]) with
+  /// the reason: as a suggestion on its section when the section is locked, else with the
+  /// edits that could not be saved.
+  keepTyped(texts, code, message) {
+    if (code === 'section_locked') this.sync.keepSuggestions(texts);
+    else this.rejectedEdit({ code, message, texts });
+  }
+
+  /// Locks (true) or unlocks (false) a section; leaders only (the server checks).
+  setLocked(section, locked) {
+    this.edit([locked ? { lock: section } : { unlock: section }]);
+  }
+
+  /// Approves a locked section for the user's institution, with the hash of its text as this
+  /// user sees it (the server refuses it as `stale_approval` when its text is not that).
+  /// Resolves to the hash sent.
+  async approve(section) {
+    const s = this.sync.doc.section(section);
+    if (!s || !s.locked) return null;
+    const hash = await sectionHash(s);
+    const now = this.sync.doc.section(section);
+    if (!now || !now.locked || now.title !== s.title || now.body !== s.body) return null; // changed meanwhile
+    this.edit([{
+      approve: section, inst: this.user.institution.name, user: this.user.name, time: Date.now(), hash,
+    }]);
+    return hash;
+  }
+
   /// Forgets a refused edit the user has dealt with.
   dismissRejected(index) {
     this.rejected.splice(index, 1);
@@ -160,7 +211,9 @@ export class DocSession {
 
   message(m) {
     if (m.type === 'error' && m.in === 'open') {
-      this.error = m.code === 'unknown_document' ? 'There is no such document on this server.' : m.message;
+      this.error = m.code === 'unknown_document' ? 'There is no such document on this server.'
+        : m.code === 'forbidden' ? 'You are not a member of this document. Ask its leader for an invite link.'
+          : m.message;
       this.emit('status', this.status());
       return;
     }
@@ -169,6 +222,10 @@ export class DocSession {
       return;
     }
     if (m.type === 'snapshot' && m.title) this.title = m.title;
+    if ((m.type === 'snapshot' || m.type === 'ops') && typeof m.role === 'string' && m.role !== this.role) {
+      this.role = m.role;
+      this.emit('change', { doc: this.sync.doc, op: null, origin: 'role', sections: [] });
+    }
     this.sync.handle(m);
     if (m.type === 'snapshot' || m.type === 'ops') {
       this.loaded = true;
@@ -226,6 +283,8 @@ export class DocSession {
       confirmed: this.loaded ? state.confirmed : null,
       doc: this.docId,
       client: this.client,
+      user: this.user ? this.user.id : null,
+      role: this.role,
       title: this.title,
       rejected: this.rejected,
       saved: Date.now(),
@@ -240,7 +299,19 @@ export class DocSession {
     }, ANSWER_WITHIN_MS);
   }
 
+  /// Waits until everything is written to IndexedDB (before the page goes to the login page).
+  async flushed() {
+    this.save();
+    while (this.saving) await new Promise((r) => setTimeout(r, 20));
+  }
+
   rejectedEdit(r) {
+    // Kept as suggestions on their sections by the sync core.
+    if (r.code === 'section_locked') return;
+    if (r.code === 'stale_approval') {
+      this.emit('notice', 'The section changed before your approval reached the server, so it was not recorded. The text shown now is the current one: check it, then approve again.');
+      return;
+    }
     this.rejected.push({
       time: Date.now(), code: r.code, message: r.message, texts: r.texts,
     });

@@ -1,8 +1,9 @@
 // The document view: the outline of sections (add, move up/down or by dragging, remove with
-// confirmation),
-// each section's title and body in a FieldEditor, who is here, edits that could not be saved,
-// and the rendered preview. It renders a DocSession and turns the user's actions into document
-// operations.
+// confirmation), each section's title and body in a FieldEditor with its sign-off controls
+// (lock, unlock, approve for one's institution) and the suggestions kept for it, who is here,
+// the sign-off matrix, edits that could not be saved, and the rendered preview. It renders a
+// DocSession and turns the user's actions into document operations. What a member may do
+// follows their role (signoff.js); the server checks it again.
 
 import { positionBetween } from '../doc_op.js';
 import { colorsFor } from './colors.js';
@@ -10,6 +11,9 @@ import { h, replaceChildren } from './dom.js';
 import { FieldEditor } from './field_editor.js';
 import { randomId } from './identity.js';
 import { renderPreview } from './preview.js';
+import {
+  ROLE_LABELS, can, sectionControls, sectionHash, shortHash, signoffMatrix,
+} from './signoff.js';
 
 const PREVIEW_AFTER_MS = 250;
 const DRAG_TYPE = 'application/x-jointly-section';
@@ -18,9 +22,16 @@ export class DocView {
   /// @param {HTMLElement} root where the view goes
   /// @param {DocSession} session
   /// @param {{name: string, institution: string, client: string}} me
-  constructor(root, session, me) {
+  /// @param {object} [options]
+  /// @param {() => Promise<string[]>} [options.loadTeam] the team's institution names (for the
+  ///   sign-off matrix)
+  constructor(root, session, me, { loadTeam = async () => [] } = {}) {
     this.session = session;
     this.me = me;
+    this.loadTeam = loadTeam;
+    this.team = [];
+    this.teamAsked = new Set(); // institutions seen in approvals that the team was reloaded for
+    this.hashes = new Map(); // section id -> {title, body, hash} of its text when last hashed
     this.sections = new Map(); // id -> {article, heading, title: FieldEditor, body: FieldEditor, locked}
     this.previewTimer = null;
     this.others = [];
@@ -37,6 +48,10 @@ export class DocView {
     this.outline = h('ol', { class: 'outline-list' });
     this.people = h('ul', { class: 'people' });
     this.rejectedBox = h('div', { class: 'rejected', role: 'alert' });
+    this.matrixBox = h('div', { class: 'matrix-box' });
+    this.roleLine = h('p', { class: 'role-line' });
+    this.addButton = h('button', { type: 'button', class: 'add', onclick: () => this.addSection(null) }, '+ Add a section');
+    this.signoffNotice = h('p', { class: 'notice', role: 'status', hidden: true });
     this.previewBody = h('div', { class: 'preview' });
     this.editors = h('div', { class: 'sections' });
     this.dialog = h('dialog', { class: 'confirm', 'aria-labelledby': 'confirm-text' });
@@ -45,11 +60,13 @@ export class DocView {
     replaceChildren(root,
       h('div', { class: 'doc-layout' },
         h('nav', { class: 'outline', 'aria-label': 'Sections' },
-          h('h2', {}, 'Sections'), this.outline,
-          h('button', { type: 'button', class: 'add', onclick: () => this.addSection(null) }, '+ Add a section')),
-        h('div', { class: 'editors', role: 'region', 'aria-label': 'The document' }, this.notice, this.editors),
+          h('h2', {}, 'Sections'), this.outline, this.addButton),
+        h('div', { class: 'editors', role: 'region', 'aria-label': 'The document' },
+          this.roleLine, this.notice, this.signoffNotice, this.editors),
         h('aside', { class: 'side' },
           h('section', { 'aria-labelledby': 'people-h' }, h('h2', { id: 'people-h' }, 'Who is here'), this.people),
+          h('section', { 'aria-labelledby': 'signoff-h', class: 'signoff-panel' },
+            h('h2', { id: 'signoff-h' }, 'Sign-off'), this.matrixBox),
           this.rejectedBox,
           h('details', { class: 'preview-box', open: window.innerWidth > 1100 },
             h('summary', {}, h('h2', {}, 'Preview')), this.previewBody))),
@@ -67,8 +84,25 @@ export class DocView {
     session.on('change', (change) => this.changed(change));
     session.on('presence', (others) => { this.others = others; this.showPresence(); });
     session.on('rejected', () => this.showRejected());
+    session.on('suggestions', () => this.showSuggestions());
+    session.on('notice', (text) => this.showSignoffNotice(text));
     this.render();
     this.showRejected();
+    this.refreshTeam();
+  }
+
+  /// The member's role, as the server last said (null: not known yet, read-only).
+  get role() {
+    return this.session.role;
+  }
+
+  /// Loads the team's institutions again (when a member joined or an approval names an
+  /// institution the matrix does not have).
+  async refreshTeam() {
+    try {
+      this.team = await this.loadTeam();
+    } catch { /* shown with what is known; tried again on the next unknown institution */ }
+    this.renderMatrix();
   }
 
   get doc() {
@@ -118,13 +152,18 @@ export class DocView {
         view.number.textContent = `${i + 1}.`;
         // Locked, or waiting for the server's answer about an earlier edit (sync.js's
         // `suspended`: the editor shows the server's text, and edits would not apply).
-        const readOnly = s.locked || this.session.sync.suspended.has(s.id);
+        const controls = sectionControls(s, this.role, this.me.institution);
+        const readOnly = !controls.editable || this.session.sync.suspended.has(s.id);
+        view.article.dataset.readonly = String(readOnly);
         if (view.locked !== readOnly) {
           view.locked = readOnly;
           view.title.setReadOnly(readOnly);
           view.body.setReadOnly(readOnly);
         }
         view.lockBadge.hidden = !s.locked;
+        view.article.classList.toggle('locked', Boolean(s.locked));
+        view.addBelow.hidden = !can(this.role, 'edit');
+        this.renderSignoff(view, s, controls);
         if (view.article !== before) this.editors.insertBefore(view.article, before);
         else before = before.nextSibling;
       });
@@ -139,6 +178,130 @@ export class DocView {
     this.showPresence();
     this.schedulePreview();
     this.showNotice();
+    this.showSuggestions();
+    this.renderMatrix();
+    this.addButton.hidden = !can(this.role, 'edit');
+    this.roleLine.textContent = this.role
+      ? `Your role: ${ROLE_LABELS[this.role] || this.role}${can(this.role, 'edit') ? '' : ' (you can read' + (can(this.role, 'approve') ? ' and approve' : '') + ', not edit)'}`
+      : '';
+  }
+
+  // The sign-off bar of one section: Lock / Unlock for leaders; for a locked section the
+  // approval of the member's institution (or Approve) and how many of the team approved.
+  renderSignoff(view, s, controls) {
+    const bar = view.signoff;
+    const parts = [];
+    if (controls.lock) {
+      parts.push(h('button', { type: 'button', 'data-action': 'lock', onclick: () => this.setLocked(s.id, true) }, 'Lock for sign-off'));
+    }
+    if (s.locked) {
+      const approvals = s.approvals ? s.approvals.size : 0;
+      const of = this.team.length ? ` of ${this.team.length}` : '';
+      parts.push(h('span', { class: 'approvals' }, `${approvals}${of} institution${(this.team.length || approvals) === 1 ? '' : 's'} approved`));
+      if (controls.approved) {
+        parts.push(h('span', { class: 'approved-mine' }, `✓ Approved for ${this.me.institution} by ${controls.approved.user}`));
+      } else if (controls.approve) {
+        const hash = this.knownHash(s);
+        parts.push(h('button', {
+          type: 'button', class: 'primary', 'data-action': 'approve', onclick: () => this.approve(s.id),
+        }, `Approve for ${this.me.institution}`));
+        parts.push(h('span', { class: 'hash', title: 'A fingerprint of the text you approve. The server records your approval only if the locked text has exactly this fingerprint.' },
+          hash ? `Text fingerprint ${shortHash(hash)}` : 'Text fingerprint …'));
+      }
+      if (controls.unlock) {
+        parts.push(h('button', { type: 'button', 'data-action': 'unlock', onclick: () => this.setLocked(s.id, false) }, 'Unlock (clears approvals)'));
+      }
+    }
+    replaceChildren(bar, parts);
+    bar.hidden = parts.length === 0;
+  }
+
+  // The section hash of s's text when it is known, else null (and it is computed, and the
+  // section drawn again).
+  knownHash(s) {
+    const known = this.hashes.get(s.id);
+    if (known && known.title === s.title && known.body === s.body) return known.hash;
+    const entry = { title: s.title, body: s.body, hash: null };
+    this.hashes.set(s.id, entry);
+    sectionHash(s).then((hash) => {
+      entry.hash = hash;
+      const view = this.sections.get(s.id);
+      const now = this.doc.section(s.id);
+      if (view && now && this.hashes.get(s.id) === entry) {
+        this.renderSignoff(view, now, sectionControls(now, this.role, this.me.institution));
+      }
+    }).catch(() => { /* shown as unknown */ });
+    return null;
+  }
+
+  // The sign-off matrix: sections × the team's institutions.
+  renderMatrix() {
+    const m = signoffMatrix(this.doc, this.team);
+    if (m.institutions.length === 0) {
+      replaceChildren(this.matrixBox, h('p', { class: 'muted' }, 'The team is loading…'));
+      return;
+    }
+    // An approval from an institution the team list does not have: someone joined; ask once.
+    for (const s of this.doc.ordered()) {
+      for (const i of (s.approvals || new Map()).keys()) {
+        if (m.institutions.includes(i) || this.teamAsked.has(i)) continue;
+        this.teamAsked.add(i);
+        setTimeout(() => this.refreshTeam(), 0);
+      }
+    }
+    const when = (t) => new Date(t).toLocaleString(undefined, { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
+    const table = h('table', { class: 'matrix' },
+      h('caption', { class: 'muted' }, 'Each locked section needs an approval from every institution of the team.'),
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Section'),
+        m.institutions.map((i) => h('th', { scope: 'col' }, i)))),
+      h('tbody', {}, m.rows.map((r) => h('tr', {
+        'data-section': r.id, 'data-state': r.approved ? 'approved' : r.locked ? 'locked' : 'open',
+      },
+      h('th', { scope: 'row' }, h('a', { href: `#s-${r.id}` }, r.title || 'Untitled section'),
+        h('span', { class: 'row-state' }, r.approved ? 'Approved' : r.locked ? `Locked, ${r.count} of ${m.institutions.length}` : 'Open for editing')),
+      r.cells.map((c) => h('td', { 'data-inst': c.institution, 'data-state': c.approval ? 'approved' : r.locked ? 'pending' : 'open' },
+        c.approval
+          ? [h('span', { class: 'ok' }, '✓ Approved'), h('span', { class: 'by' }, `${c.approval.user}, ${when(c.approval.time)}`)]
+          : r.locked ? h('span', { class: 'pending' }, 'Pending') : h('span', { class: 'muted' }, '—')))))));
+    replaceChildren(this.matrixBox, table);
+  }
+
+  // The suggestions kept on each section (text refused because the section was locked).
+  showSuggestions() {
+    for (const [id, view] of this.sections) {
+      const list = this.session.suggestions.filter((x) => x.section === id);
+      if (list.length === 0 && view.suggestions.childElementCount === 0) continue;
+      replaceChildren(view.suggestions, list.map((sug) => {
+        const text = sug.texts.map((t) => (t.field === 'title' ? `Title: ${t.text}` : t.text)).join('\n');
+        return h('div', { class: 'suggestion', 'data-id': sug.id, role: 'note' },
+          h('p', {}, 'Your change was not applied because the section is locked:'),
+          h('pre', { class: 'kept-text' }, text),
+          h('div', { class: 'row' },
+            h('button', { type: 'button', onclick: () => navigator.clipboard && navigator.clipboard.writeText(text).catch(() => {}) }, 'Copy'),
+            h('button', { type: 'button', onclick: () => this.session.dismissSuggestion(sug.id) }, 'Dismiss')));
+      }));
+    }
+  }
+
+  showSignoffNotice(text) {
+    this.signoffNotice.textContent = text;
+    this.signoffNotice.hidden = !text;
+  }
+
+  setLocked(id, locked) {
+    this.showSignoffNotice('');
+    this.structural([locked ? { lock: id } : { unlock: id }]);
+  }
+
+  async approve(id) {
+    this.showSignoffNotice('');
+    try {
+      const hash = await this.session.approve(id);
+      if (!hash) this.showSignoffNotice('The section changed while your approval was being prepared. Check the text, then approve again.');
+    } catch (e) {
+      this.session.rejectedEdit({ code: e.code || 'error', message: e.message, texts: [] });
+    }
+    this.render();
   }
 
   /// Says when the document is still loading or cannot be opened.
@@ -152,22 +315,26 @@ export class DocView {
     const number = h('span', { class: 'number', 'aria-hidden': 'true' });
     const titleBox = h('div', { class: 'title-box' });
     const bodyBox = h('div', { class: 'body-box' });
-    const lockBadge = h('span', { class: 'badge', hidden: !s.locked }, 'Locked');
+    const lockBadge = h('span', { class: 'badge lock-badge', hidden: !s.locked }, '🔒 Locked');
+    const signoff = h('div', { class: 'signoff', role: 'group', 'aria-label': 'Sign-off' });
+    const suggestions = h('div', { class: 'suggestions' });
+    const addBelow = h('button', { type: 'button', class: 'link', onclick: () => this.addSection(s.id) }, '+ Add a section below');
     const article = h('article', { class: 'section', id: `s-${s.id}`, 'data-section': s.id },
       h('div', { class: 'section-head' }, number, titleBox, lockBadge),
+      signoff,
       bodyBox,
-      h('div', { class: 'section-foot' },
-        h('button', { type: 'button', class: 'link', onclick: () => this.addSection(s.id) }, '+ Add a section below')));
+      suggestions,
+      h('div', { class: 'section-foot' }, addBelow));
     const common = (field) => ({
       field,
-      readOnly: s.locked,
+      readOnly: !sectionControls(s, this.role, this.me.institution).editable,
       onChange: (op) => this.localEdit(s.id, field, op),
       onSelection: (anchor, head) => {
         this.active = { section: s.id, field };
         this.session.setPresence(s.id, field, anchor, head);
       },
     });
-    const view = { article, number, lockBadge, locked: s.locked };
+    const view = { article, number, lockBadge, signoff, suggestions, addBelow, locked: null };
     view.title = new FieldEditor({
       ...common('title'), parent: titleBox, text: s.title, label: 'Section title',
       placeholder: 'Section title', onEnter: () => view.body.focus(),
@@ -182,10 +349,11 @@ export class DocView {
   renderOutline(ordered) {
     const focused = document.activeElement && this.outline.contains(document.activeElement)
       ? document.activeElement.dataset.key : null;
+    const editor = can(this.role, 'edit');
     const items = ordered.map((s, i) => {
       const name = s.title || 'Untitled section';
       return h('li', {
-        draggable: 'true',
+        draggable: editor ? 'true' : false,
         'data-id': s.id,
         ondragstart: (e) => {
           e.dataTransfer.setData(DRAG_TYPE, s.id);
@@ -211,7 +379,8 @@ export class DocView {
         },
       }, h('div', {},
         h('a', { href: `#s-${s.id}`, 'data-key': `go-${s.id}`, onclick: (e) => { e.preventDefault(); this.sections.get(s.id).title.focus(); } }, name),
-        h('span', { class: 'tools' },
+        s.locked ? h('span', { class: 'lock-mark', title: 'Locked', 'aria-label': 'Locked' }, '🔒') : null,
+        !editor ? null : h('span', { class: 'tools' },
           h('button', { type: 'button', 'data-key': `up-${s.id}`, 'aria-label': `Move “${name}” up`, title: 'Move up', disabled: i === 0, onclick: () => this.move(s.id, -1) }, '↑'),
           h('button', { type: 'button', 'data-key': `down-${s.id}`, 'aria-label': `Move “${name}” down`, title: 'Move down', disabled: i === ordered.length - 1, onclick: () => this.move(s.id, 1) }, '↓'),
           h('button', { type: 'button', 'data-key': `rm-${s.id}`, 'aria-label': `Remove “${name}”`, title: 'Remove', disabled: s.locked, onclick: () => this.confirmRemove(s.id) }, '✕'))));
@@ -291,7 +460,7 @@ export class DocView {
       // The editor allowed an edit the document does not (the section was locked or removed a
       // moment ago): keep the text where the user can see it and show the document's text.
       const texts = textOp.filter((c) => typeof c === 'string').map((text) => ({ section, field, text }));
-      this.session.rejectedEdit({ code: e.code || 'error', message: e.message, texts });
+      this.session.keepTyped(texts, e.code || 'error', e.message);
       this.render();
     }
   }
@@ -387,6 +556,8 @@ const REASONS = {
   unconfirmed: 'This edit was sent before the connection was lost, and the document does not have it now.',
   section_suspended: 'The section was waiting for the server’s answer about an earlier edit.',
   restore_failed: 'The edits kept in this browser could not be read back.',
+  forbidden: 'Your role in this document does not allow this change.',
+  other_account: 'These edits were made on this device while someone else was logged in; they were not sent under your name.',
 };
 
 function reasonOf(r) {

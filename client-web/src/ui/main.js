@@ -1,29 +1,66 @@
-// The entry point: who you are (asked once, kept in this browser), the start page (documents,
-// new document) at `#`, and a document at `#doc=ID`. Moving between them reloads the page, so
-// each document view starts from a clean state and its own connection.
+// The entry point: the login page whenever there is no session, the document list at `#`, a
+// document at `#doc=ID`, its team at `#members=ID` and an invite at `#/invite/TOKEN`
+// (routes.js). Moving between them reloads the page, so each page starts from a clean state
+// and a document view from its own connection. When the session ends (a 401 from the API, or
+// the server closing the WebSocket with 1008 `session_ended`) the page writes what is unsent to
+// IndexedDB and shows the login page; after logging in the page reloads and the document's
+// kept edits are sent.
 
-import { createDocument, listDocuments } from './api.js';
+import {
+  acceptInvite, createDocument, listDocuments, listMembers, logout, me, onSessionEnded,
+} from './api.js';
 import { Connection } from './connection.js';
 import { h, replaceChildren } from './dom.js';
 import { DocSession } from './doc_session.js';
 import { DocView } from './doc_view.js';
-import { adoptClientId, checkName, loadIdentity, randomId, saveIdentity, tabClientId } from './identity.js';
+import { adoptClientId, lastUser, randomId, rememberUser, tabClientId } from './identity.js';
+import { showLogin } from './login_page.js';
+import { showMembers } from './members_page.js';
+import { parseRoute } from './routes.js';
+import { ROLE_LABELS, can } from './signoff.js';
 import { deleteRecord, hasPending, loadRecords } from './store.js';
+
+/// The templates a new document can start from, as the server names them (POST
+/// /api/documents `template`). Add the course template here when the server accepts "course".
+export const TEMPLATES = Object.freeze([
+  { id: 'demo', label: 'Course-design example (every design step, filled in)' },
+  { id: 'blank', label: 'Blank (one empty section)' },
+]);
 
 const main = document.getElementById('main');
 const statusEl = document.getElementById('status');
 const meEl = document.getElementById('me');
 const headingEl = document.getElementById('doc-heading');
 
-function docFromHash() {
-  const m = /^#doc=(\d+)$/.exec(location.hash);
-  return m ? Number(m[1]) : null;
-}
+// The document page's session and connection, to close and save when the session ends.
+const open = { session: null, connection: null };
+let loginShown = false;
+let loggingOut = false;
 
 window.addEventListener('hashchange', () => {
-  if (/^#s-/.test(location.hash)) return; // a link to a section of this document
+  if (parseRoute(location.hash).page === 'section') return; // a link to a section of this document
   location.reload();
 });
+
+/// The session ended (logout elsewhere, expiry): keep what is unsent, then ask to log in.
+async function sessionEnded() {
+  if (loginShown || loggingOut) return;
+  loginShown = true;
+  const { session, connection } = open;
+  if (connection) connection.close();
+  let kept = false;
+  if (session) {
+    await session.flushed();
+    kept = session.sync.pending > 0;
+  }
+  rememberUser(null);
+  replaceChildren(statusEl);
+  replaceChildren(meEl);
+  showLogin(main, {
+    reason: `Your session has ended. Please log in again.${kept ? ' Your changes that were not saved yet are kept on this device and sent once you are logged in.' : ''}`,
+    onLoggedIn: (user) => { rememberUser(user); location.reload(); },
+  });
+}
 
 // Holds the Web Lock named after a client id for as long as this page lives; false when another
 // tab holds it (that tab is alive and owns the id).
@@ -37,48 +74,34 @@ function holdClientLock(client) {
   });
 }
 
-function identityForm(onDone, current) {
-  const name = h('input', { id: 'me-name', name: 'name', autocomplete: 'name', required: true, value: current ? current.name : '' });
-  const inst = h('input', { id: 'me-inst', name: 'institution', autocomplete: 'organization', required: true, value: current ? current.institution : '' });
-  const error = h('p', { class: 'error', role: 'alert' });
-  const form = h('form', { class: 'card identity', 'aria-labelledby': 'identity-h' },
-    h('h1', { id: 'identity-h' }, current ? 'Change how others see you' : 'Welcome to Jointly'),
-    h('p', {}, 'Tell the course team who you are. Your name and institution are shown next to your cursor and your changes.'),
-    h('label', { for: 'me-name' }, 'Your name'), name,
-    h('label', { for: 'me-inst' }, 'Your institution'), inst,
-    error,
-    h('button', { type: 'submit', class: 'primary' }, 'Continue'));
-  form.addEventListener('submit', (e) => {
-    e.preventDefault();
-    const problem = checkName(name.value, 'name') || checkName(inst.value, 'institution');
-    if (problem) {
-      error.textContent = problem;
-      return;
-    }
-    const identity = { name: name.value.trim(), institution: inst.value.trim() };
-    saveIdentity(identity);
-    onDone(identity);
-  });
-  replaceChildren(main, form);
-  name.focus();
-}
-
-function showMe(identity) {
+function showMe(user) {
   replaceChildren(meEl,
-    h('span', { class: 'me-name' }, identity.name), ' ', h('span', { class: 'inst' }, identity.institution), ' ',
-    h('button', { type: 'button', class: 'link', onclick: () => identityForm(() => location.reload(), identity) }, 'Change'));
+    h('span', { class: 'me-name' }, user.name), ' ', h('span', { class: 'inst' }, user.institution.name), ' ',
+    h('button', {
+      type: 'button', class: 'link', 'data-action': 'logout',
+      onclick: async () => {
+        loggingOut = true;
+        if (open.connection) open.connection.close();
+        if (open.session) await open.session.flushed();
+        try {
+          await logout();
+        } catch { /* the session is gone either way */ }
+        rememberUser(null);
+        location.hash = '';
+        location.reload();
+      },
+    }, 'Log out'));
 }
 
 async function startPage() {
   document.title = 'Jointly — course documents';
   const list = h('ul', { class: 'doc-list' }, h('li', { class: 'muted' }, 'Loading…'));
   const title = h('input', { id: 'new-title', required: true, maxlength: 200, placeholder: 'e.g. Joint micro-credential in data literacy' });
-  const template = h('select', { id: 'new-template' },
-    h('option', { value: 'demo' }, 'Course-design template (all design steps)'),
-    h('option', { value: 'blank' }, 'Blank (one empty section)'));
+  const template = h('select', { id: 'new-template' }, TEMPLATES.map((t) => h('option', { value: t.id }, t.label)));
   const error = h('p', { class: 'error', role: 'alert' });
   const form = h('form', { class: 'card', 'aria-labelledby': 'new-h' },
     h('h2', { id: 'new-h' }, 'Start a new course document'),
+    h('p', { class: 'muted' }, 'You will be its leader: you invite the team and lock sections for sign-off.'),
     h('label', { for: 'new-title' }, 'Title'), title,
     h('label', { for: 'new-template' }, 'Start from'), template,
     error,
@@ -97,17 +120,37 @@ async function startPage() {
     }
   });
   replaceChildren(main, h('div', { class: 'start' },
-    h('section', { class: 'card', 'aria-labelledby': 'docs-h' }, h('h1', { id: 'docs-h' }, 'Course documents'), list),
+    h('section', { class: 'card', 'aria-labelledby': 'docs-h' }, h('h1', { id: 'docs-h' }, 'Your course documents'), list),
     form));
   try {
     const docs = await listDocuments();
     replaceChildren(list, docs.length === 0
-      ? h('li', { class: 'muted' }, 'No documents yet: start one below.')
-      : docs.map((d) => h('li', {},
+      ? h('li', { class: 'muted' }, 'You are not in any document yet: start one below, or open an invite link from a course leader.')
+      : docs.map((d) => h('li', { 'data-doc': d.id },
         h('a', { href: `#doc=${d.id}` }, d.title),
-        h('span', { class: 'muted' }, ` created ${new Date(d.created).toLocaleDateString()}, ${d.rev} changes`))));
+        h('span', { class: 'role' }, ` ${ROLE_LABELS[d.role] || d.role}`),
+        h('span', { class: 'muted' }, ` · created ${new Date(d.created).toLocaleDateString()}, ${d.rev} changes · `),
+        h('a', { href: `#members=${d.id}`, class: 'team-link' }, 'Team'))));
   } catch (err) {
     replaceChildren(list, h('li', { class: 'error' }, err.message));
+  }
+}
+
+async function invitePage(token) {
+  document.title = 'Invite — Jointly';
+  const note = h('p', { role: 'status' }, 'Joining the document…');
+  replaceChildren(main, h('section', { class: 'card' }, h('h1', {}, 'Invite to a course document'), note));
+  try {
+    const { doc } = await acceptInvite(token);
+    location.hash = `#doc=${doc}`;
+  } catch (e) {
+    const why = {
+      invite_used: 'This invite link has already been used. Ask the course leader for a new one.',
+      invite_expired: 'This invite link has expired (links work for 7 days). Ask the course leader for a new one.',
+      not_found: 'This invite link is not valid. Check that it was copied whole, or ask the course leader for a new one.',
+    }[e.code] || e.message;
+    note.className = 'error';
+    replaceChildren(note, why, ' ', h('a', { href: '#' }, 'Go to your documents'));
   }
 }
 
@@ -139,7 +182,7 @@ function showStatus(session) {
   statusEl.dataset.loaded = String(s.loaded);
 }
 
-async function documentPage(docId, identity) {
+async function documentPage(docId, user) {
   document.title = 'Jointly';
   replaceChildren(main, h('p', { class: 'notice' }, 'Loading the document…'));
   let client = tabClientId();
@@ -155,6 +198,14 @@ async function documentPage(docId, identity) {
   } catch (e) {
     console.error('jointly: IndexedDB is not available; edits made offline cannot be kept', e);
   }
+  // Edits kept for another account on this device are theirs, sent when they log in again.
+  const others = records.filter((r) => r.user !== undefined && r.user !== null && r.user !== user.id);
+  records = records.filter((r) => !others.includes(r));
+  if (others.some((r) => r.client === client)) {
+    client = `c-${randomId(12)}`;
+    adoptClientId(client);
+    await holdClientLock(client);
+  }
   let mine = records.find((r) => r.client === client) || null;
   if (!hasPending(mine)) {
     // Edits a closed tab left unsent: this tab takes over its client id and sends them.
@@ -169,36 +220,71 @@ async function documentPage(docId, identity) {
     }
   }
   if (!mine) mine = records.find((r) => r.confirmed) || null; // a fresh start from a kept copy
-  if (mine && mine.client !== client) mine = { ...mine, client, inflight: null, buffer: null, rejected: [], seq: 0 };
+  if (mine && mine.client !== client) {
+    mine = { ...mine, client, inflight: null, buffer: null, rejected: [], suggestions: [], seq: 0 };
+  }
 
-  const me = { ...identity, client };
+  const me = { name: user.name, institution: user.institution.name, client };
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
   let session = null;
+  let checked = 0;
   const connection = new Connection({
     url: `${scheme}//${location.host}/ws`,
-    hello: () => ({ client, name: identity.name, institution: identity.institution }),
+    client,
     onState: () => session && showStatus(session),
+    onSessionEnded: sessionEnded,
+    // A refused upgrade looks like a lost connection: ask the API (at most every 5 s), whose
+    // 401 ends the session.
+    onRefused: () => {
+      if (Date.now() - checked < 5000) return;
+      checked = Date.now();
+      me().catch(() => { /* offline: keep retrying */ });
+    },
   });
-  session = new DocSession({ doc: docId, client, connection, record: mine });
+  session = new DocSession({ doc: docId, client, connection, record: mine, user });
+  open.session = session;
+  open.connection = connection;
   const setHeading = () => {
-    replaceChildren(headingEl, session.title ? h('h1', {}, session.title) : null);
+    replaceChildren(headingEl, session.title ? h('h1', {}, session.title) : null,
+      h('a', { href: `#members=${docId}`, class: 'team-link' }, can(session.role, 'manage') ? 'Team and invites' : 'Team'));
     document.title = session.title ? `${session.title} — Jointly` : 'Jointly';
   };
   session.on('status', () => { showStatus(session); setHeading(); });
   showStatus(session);
   setHeading();
-  const view = new DocView(main, session, me);
+  const view = new DocView(main, session, me, {
+    loadTeam: async () => (await listMembers(docId)).team.map((i) => i.name),
+  });
   session.on('status', () => view.showNotice());
   window.jointly = { session, view }; // for the end-to-end tests and for the curious
 }
 
 async function start() {
-  let identity = loadIdentity();
-  if (!identity) identity = await new Promise((resolve) => identityForm(resolve));
-  showMe(identity);
-  const docId = docFromHash();
-  if (docId === null) await startPage();
-  else await documentPage(docId, identity);
+  const route = parseRoute(location.hash);
+  let user;
+  try {
+    user = await me();
+  } catch (e) {
+    // The server cannot be reached: a document kept on this device still opens.
+    user = e.code === 'offline' && route.page === 'doc' ? lastUser() : null;
+    if (!user) {
+      replaceChildren(main, h('p', { class: 'notice', role: 'alert' }, `${e.message} `,
+        h('button', { type: 'button', onclick: () => location.reload() }, 'Try again')));
+      return;
+    }
+  }
+  if (!user) {
+    loginShown = true;
+    showLogin(main, { onLoggedIn: (u) => { rememberUser(u); location.reload(); } });
+    return;
+  }
+  rememberUser(user);
+  onSessionEnded(sessionEnded);
+  showMe(user);
+  if (route.page === 'doc') await documentPage(route.doc, user);
+  else if (route.page === 'members') await showMembers(main, route.doc, user);
+  else if (route.page === 'invite') await invitePage(route.token);
+  else await startPage();
 }
 
 start();

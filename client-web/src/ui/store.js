@@ -1,7 +1,8 @@
 // What this browser keeps of a document between page loads, in IndexedDB: per (document,
 // client id), the last confirmed document and revision, the edits not yet acknowledged by the
-// server (in flight and buffered), the last seq used, and the edits the server refused (so that
-// their text is never lost). Written whole, before every submission leaves the tab.
+// server (in flight and buffered), the last seq used, the edits the server refused and the
+// suggestions kept on locked sections (so that their text is never lost), the user's id and
+// role. Written whole, before every submission leaves the tab.
 
 const DB = 'jointly';
 const STORE = 'pending';
@@ -48,7 +49,9 @@ export function deleteRecord(doc, client) {
   return request('readwrite', (store) => store.delete(keyOf(doc, client)));
 }
 
-/// Whether a record holds edits the server has not confirmed, or refused edits not dismissed.
+/// Whether a record holds edits the server has not confirmed, or refused edits or suggestions
+/// not dismissed.
 export function hasPending(record) {
-  return Boolean(record && (record.inflight || record.buffer || (record.rejected && record.rejected.length)));
+  return Boolean(record && (record.inflight || record.buffer || (record.rejected && record.rejected.length)
+    || (record.suggestions && record.suggestions.length)));
 }
