@@ -40,9 +40,9 @@ before(async () => {
   browser = await launchBrowser();
   const created = await server.createDocument('Joint course: data literacy');
   doc = { id: created.id, section: created.sections[0].id };
-  ana = await person(browser, 'Ana Silva', 'Universität Graz');
-  jan = await person(browser, 'Jan Novák', 'Masarykova univerzita');
-  lea = await person(browser, 'Léa Dubois', 'Université de Lille');
+  ana = await person(browser, server, 'ana'); // the document's leader
+  jan = await person(browser, server, 'jan');
+  lea = await person(browser, server, 'lea');
   await Promise.all([ana, jan, lea].map((p) => openDocument(p, server.url, doc.id)));
 });
 
@@ -87,7 +87,7 @@ describe('co-editing in Chromium', () => {
   });
 
   it('shows a newcomer the same text', async () => {
-    const kim = await person(browser, 'Kim Berg', 'Open Universiteit');
+    const kim = await person(browser, server, 'kim');
     await openDocument(kim, server.url, doc.id);
     const [mine, theirs] = await texts([kim, ana]);
     assert.equal(mine.model, theirs.model);
@@ -154,7 +154,7 @@ describe('co-editing in Chromium', () => {
   });
 
   it('shows others\' cursors while they are here and takes them away when they leave', async () => {
-    const kim = await person(browser, 'Kim Berg', 'Open Universiteit');
+    const kim = await person(browser, server, 'kim');
     await openDocument(kim, server.url, doc.id);
     const kimId = await clientOf(kim);
     await toEndOfLine(kim, 1);
@@ -212,25 +212,26 @@ describe('co-editing in Chromium', () => {
     const typed = ' — während der Server neu startet ⏳';
     await lea.page.keyboard.type(typed, { delay: 5 });
     await lea.page.waitForSelector('#status[data-state="reconnecting"]:not([data-pending="0"])');
-    server = await startServer([], { dir: old.dir, port: old.port });
+    server = await startServer([], { dir: old.dir, port: old.port, sessions: old.sessions });
     const text = await converged([ana, jan, lea]);
     assert.ok(text.split('\n')[1].endsWith(typed), text);
   });
 
-  it('keeps the text of an edit the server refuses and says why', async () => {
+  it('keeps the text of an edit refused because the section was locked, beside the section', async () => {
     await toEndOfLine(jan, 0);
     await jan.context.setOffline(true);
     await jan.page.waitForSelector('#status[data-state="offline"]');
     const lost = ' text typed while the section got locked';
     await jan.page.keyboard.type(lost, { delay: 5 });
-    // Meanwhile the section is locked (from Ana's tab; the lock button comes with accounts).
-    await ana.page.evaluate((id) => window.jointly.session.edit([{ lock: id }]), doc.section);
+    // Meanwhile Ana, the leader, locks the section.
+    await ana.page.click(`#s-${doc.section} .signoff button[data-action="lock"]`);
     await waitSaved(ana);
     await jan.context.setOffline(false);
-    await jan.page.waitForSelector('.rejected:not([hidden])');
-    const note = await jan.page.textContent('.rejected');
-    assert.match(note, /locked/);
-    assert.ok(note.includes(lost.trim()), note);
+    const suggestion = `#s-${doc.section} .suggestion`;
+    await jan.page.waitForSelector(suggestion);
+    const note = await jan.page.textContent(suggestion);
+    assert.match(note, /not applied because the section is locked/);
+    assert.ok(note.includes(lost), note);
     await waitSaved(jan);
     // The document is the server's, everywhere, and the section shows as locked.
     const text = await converged([ana, jan, lea]);
@@ -239,8 +240,9 @@ describe('co-editing in Chromium', () => {
     // It survives a reload until dismissed.
     await jan.page.reload();
     await waitConnected(jan);
-    assert.ok((await jan.page.textContent('.rejected')).includes(lost.trim()));
-    await jan.page.click('.rejected button:text("Dismiss")');
-    await jan.page.waitForSelector('.rejected', { state: 'hidden' });
+    await jan.page.waitForSelector(suggestion);
+    assert.ok((await jan.page.textContent(suggestion)).includes(lost));
+    await jan.page.click(`${suggestion} button:text("Dismiss")`);
+    await jan.page.waitForSelector(suggestion, { state: 'detached' });
   });
 });

@@ -2,9 +2,15 @@
 // --static client-web/dist) and Debian's Chromium driven by playwright-core, headless, one
 // browser context per person. Node 18+.
 //
+// Accounts: before the server first starts, `jointly-admin create-user` puts the people of
+// PEOPLE (each at their own institution) into the fresh data dir, the password on stdin. A
+// person's browser context is then logged in with POST /api/login and the session cookie (or
+// through the login page, `logInThroughPage`).
+//
 // Environment: JOINTLY_SERVER_BIN (default build/bin/jointly-server from the repository root),
-// CHROMIUM (default /usr/bin/chromium).
-import { spawn } from 'node:child_process';
+// JOINTLY_ADMIN_BIN (default jointly-admin beside the server), CHROMIUM (default
+// /usr/bin/chromium).
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,11 +22,43 @@ export const clientRoot = path.resolve(here, '..');
 export const repoRoot = path.resolve(clientRoot, '..');
 export const artifacts = path.join(repoRoot, 'build', 'artifacts', 'e2e');
 const serverBin = process.env.JOINTLY_SERVER_BIN || path.join(repoRoot, 'build', 'bin', 'jointly-server');
+const adminBin = process.env.JOINTLY_ADMIN_BIN || path.join(path.dirname(serverBin), 'jointly-admin');
+
+/// Everyone's password in the tests (10 bytes at least, as the contract wants).
+export const PASSWORD = 'correct horse battery staple';
+
+/// The people of the tests, by key, each at their own institution.
+export const PEOPLE = Object.freeze({
+  ana: { email: 'ana.silva@uni-graz.at', name: 'Ana Silva', institution: 'Universität Graz', country: 'AT' },
+  jan: { email: 'jan.novak@muni.cz', name: 'Jan Novák', institution: 'Masarykova univerzita', country: 'CZ' },
+  lea: { email: 'lea.dubois@univ-lille.fr', name: 'Léa Dubois', institution: 'Université de Lille', country: 'FR' },
+  kim: { email: 'kim.berg@ou.nl', name: 'Kim Berg', institution: 'Open Universiteit', country: 'NL' },
+});
+
+/// Creates the accounts of PEOPLE in a data dir with jointly-admin (the server stopped).
+export function createUsers(dataDir, people = PEOPLE) {
+  for (const p of Object.values(people)) {
+    const args = ['create-user', '--data', dataDir, '--email', p.email, '--name', p.name,
+      '--institution', p.institution, '--country', p.country];
+    const run = spawnSync(adminBin, args, { input: `${PASSWORD}\n`, encoding: 'utf8' });
+    if (run.status !== 0) {
+      throw new Error(`jointly-admin create-user ${p.email} failed (${run.status ?? run.error}): ${run.stderr}`);
+    }
+  }
+}
+
+/// The session token in a Set-Cookie header, or null.
+const sessionToken = (setCookie) => {
+  const m = /(?:^|[\s,])jointly_session=([A-Za-z0-9_-]+)/.exec(setCookie || '');
+  return m ? m[1] : null;
+};
 
 /// Starts jointly-server serving client-web/dist; resolves once it listens. `opts.dir` and
-/// `opts.port` start it again on the data and port of an earlier one (a restart).
+/// `opts.port` start it again on the data and port of an earlier one (a restart); a fresh one
+/// gets the accounts of PEOPLE first.
 export async function startServer(extraArgs = [], opts = {}) {
   const dir = opts.dir || mkdtempSync(path.join(os.tmpdir(), 'jointly-e2e-'));
+  if (!opts.dir) createUsers(path.join(dir, 'data'));
   const args = ['--listen', `127.0.0.1:${opts.port || 0}`, '--data', path.join(dir, 'data'), '--threads', '2',
     '--static', path.join(clientRoot, 'dist'), ...extraArgs];
   const proc = spawn(serverBin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -45,22 +83,52 @@ export async function startServer(extraArgs = [], opts = {}) {
     });
   });
   const url = `http://127.0.0.1:${port}`;
-  return {
+  const sessions = opts.sessions || new Map(); // person key -> {token, user}
+  const server = {
     url,
     port,
     dir,
     logs,
-    async createDocument(title, template = 'blank') {
-      const res = await fetch(`${url}/api/documents`, {
-        method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ title, template }),
+    sessions,
+    /// Logs a person in over HTTP (once per server data): {token, user}.
+    async login(who) {
+      if (sessions.has(who)) return sessions.get(who);
+      const res = await fetch(`${url}/api/login`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Origin: url },
+        body: JSON.stringify({ email: PEOPLE[who].email, password: PASSWORD }),
       });
-      if (res.status !== 201) throw new Error(`creating a document: HTTP ${res.status} ${await res.text()}`);
-      const doc = await res.json();
-      const full = await (await fetch(`${url}/api/documents/${doc.id}`)).json();
+      const token = sessionToken(res.headers.get('set-cookie'));
+      if (res.status !== 200 || !token) throw new Error(`logging in ${who}: HTTP ${res.status} ${await res.text()}`);
+      const session = { token, user: (await res.json()).user };
+      sessions.set(who, session);
+      return session;
+    },
+    /// An API request as a person: the parsed answer, or throws with the status and body.
+    async api(who, method, target, body) {
+      const { token } = await server.login(who);
+      const headers = { Cookie: `jointly_session=${token}`, Origin: url };
+      if (body !== undefined) headers['Content-Type'] = 'application/json';
+      const res = await fetch(`${url}${target}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      const text = await res.text();
+      if (!res.ok) throw new Error(`${method} ${target} as ${who}: HTTP ${res.status} ${text}`);
+      return text ? JSON.parse(text) : null;
+    },
+    /// Creates a document as `leader` and makes the others of `members` ({key: role}) members:
+    /// by default everyone else of PEOPLE, as editors.
+    async createDocument(title, template = 'blank', { leader = 'ana', members } = {}) {
+      const doc = await server.api(leader, 'POST', '/api/documents', { title, template });
+      const team = members || Object.fromEntries(Object.keys(PEOPLE).filter((k) => k !== leader).map((k) => [k, 'editor']));
+      for (const [who, role] of Object.entries(team)) {
+        const { user } = await server.login(who);
+        await server.api(leader, 'PUT', `/api/documents/${doc.id}/members/${user.id}`, { role });
+      }
+      const full = await server.document(doc.id, leader);
       return { id: doc.id, sections: full.snapshot.sections };
     },
-    async document(id) {
-      return (await fetch(`${url}/api/documents/${id}`)).json();
+    /// GET /api/documents/:id as a member.
+    async document(id, who = 'ana') {
+      return server.api(who, 'GET', `/api/documents/${id}`);
     },
     /// Stops the process (SIGTERM: a graceful shutdown) and keeps its data.
     async kill(signal = 'SIGTERM') {
@@ -74,6 +142,7 @@ export async function startServer(extraArgs = [], opts = {}) {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  return server;
 }
 
 /// Debian's Chromium, headless. playwright-core makes a fresh temporary user-data dir for it
@@ -87,15 +156,33 @@ export function launchBrowser() {
   });
 }
 
-/// A person: a browser context (its own storage) whose identity is already given.
-export async function person(browser, name, institution, viewport = { width: 1280, height: 800 }) {
+/// A person of PEOPLE (by key) in a browser context of their own. Logged in with the session
+/// cookie of POST /api/login unless `loggedIn` is false (then `logInThroughPage`).
+export async function person(browser, server, who, { viewport = { width: 1280, height: 800 }, loggedIn = true } = {}) {
   const context = await browser.newContext({ viewport });
-  await context.addInitScript(([n, i]) => {
-    if (!localStorage.getItem('jointly.identity')) localStorage.setItem('jointly.identity', JSON.stringify({ name: n, institution: i }));
-  }, [name, institution]);
-  const page = await context.newPage();
-  page.on('pageerror', (e) => console.error(`[${name}] page error:`, e.message));
-  return { name, context, page };
+  const p = { key: who, ...PEOPLE[who], context, page: null };
+  if (loggedIn) await logInByCookie(p, server);
+  p.page = await context.newPage();
+  p.page.on('pageerror', (e) => console.error(`[${p.name}] page error:`, e.message));
+  return p;
+}
+
+/// Gives p's browser context the session cookie of a login over HTTP.
+export async function logInByCookie(p, server) {
+  const { token } = await server.login(p.key);
+  await p.context.addCookies([{
+    name: 'jointly_session', value: token, url: server.url, httpOnly: true, sameSite: 'Lax',
+  }]);
+}
+
+/// Logs p in through the login page at `url` (the page shows it when there is no session) and
+/// waits for the page that follows.
+export async function logInThroughPage(p, url, password = PASSWORD) {
+  if (!p.page.url().startsWith(url)) await p.page.goto(`${url}/`);
+  await p.page.waitForSelector('form.login');
+  await p.page.fill('#login-email', p.email);
+  await p.page.fill('#login-password', password);
+  await p.page.click('form.login button[type="submit"]');
 }
 
 /// Opens document `id` and waits until it is loaded and connected.

@@ -22,8 +22,8 @@ const browser = await launchBrowser();
 try {
   const doc = await server.createDocument('Typing latency');
   const section = doc.sections[0].id;
-  const writer = await person(browser, 'Ana Silva', 'Universität Graz');
-  const reader = await person(browser, 'Jan Novák', 'Masarykova univerzita');
+  const writer = await person(browser, server, 'ana');
+  const reader = await person(browser, server, 'jan');
   await openDocument(writer, server.url, doc.id);
   await openDocument(reader, server.url, doc.id);
   const content = `#s-${section} .body-box .cm-content`;

@@ -17,7 +17,7 @@ const server = await startServer();
 const browser = await launchBrowser();
 try {
   const doc = await server.createDocument('Fifty sections');
-  const author = await person(browser, 'Ana Silva', 'Universität Graz');
+  const author = await person(browser, server, 'ana');
   await openDocument(author, server.url, doc.id);
   // 49 more sections with a few paragraphs of Markdown each, in one edit.
   await author.page.evaluate((n) => {
@@ -51,7 +51,7 @@ try {
   const cold = [];
   const warm = [];
   for (let r = 0; r < RUNS; r++) {
-    const p = await person(browser, 'Jan Novák', 'Masarykova univerzita');
+    const p = await person(browser, server, 'jan');
     cold.push(await measure(p, false));
     warm.push(await measure(p, true));
     await p.context.close();

@@ -1,0 +1,187 @@
+// End to end in Chromium against a real jointly-server: accounts and the section sign-off.
+// A leader (Universität Graz) logs in through the login page, creates a document and invites
+// an editor (Masarykova univerzita) and a reviewer (Université de Lille) by link; she locks a
+// section; the editor's typing in it is refused by the server and kept as a suggestion; the
+// three institutions approve and the sign-off matrix says so with names; the leader unlocks,
+// which clears the approvals, and the editor can type again. Also: a wrong password is
+// refused on the login page, and logging out returns to it.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import {
+  PEOPLE, artifactPath, fieldText, launchBrowser, logInThroughPage, person, startServer, until, waitConnected, waitSaved,
+} from './harness.mjs';
+
+let server;
+let browser;
+let ana; let jan; let lea;
+let docId;
+let section;
+
+// The contract's section hash, computed here with node's crypto.
+function sectionHash({ title, body }) {
+  const part = (name, text) => Buffer.concat([Buffer.from(`${name}\n${Buffer.byteLength(text)}\n`), Buffer.from(text)]);
+  return `sha256:${createHash('sha256').update(Buffer.concat([part('body', body), part('title', title)])).digest('hex')}`;
+}
+
+const sel = (rest = '') => `#s-${section} ${rest}`;
+const matrixCell = (inst) => `table.matrix tr[data-section="${section}"] td[data-inst="${inst}"]`;
+const matrixRow = () => `table.matrix tr[data-section="${section}"]`;
+
+// Makes an invite link for `role` on Ana's team page and returns it.
+async function invite(role) {
+  await ana.page.goto(`${server.url}/#members=${docId}`);
+  await ana.page.selectOption('#invite-role', role);
+  await ana.page.click('button[data-action="invite"]');
+  const link = await (await ana.page.waitForSelector('#invite-link')).inputValue();
+  assert.match(link, new RegExp(`^${server.url}/#/invite/[A-Za-z0-9_-]+$`));
+  return link;
+}
+
+// p follows an invite link (already logged in) and lands in the document.
+async function accept(p, link) {
+  await p.page.goto(link);
+  await p.page.waitForURL(new RegExp(`#doc=${docId}$`));
+  await waitConnected(p);
+}
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+  ana = await person(browser, server, 'ana', { loggedIn: false });
+  jan = await person(browser, server, 'jan');
+  lea = await person(browser, server, 'lea');
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (server) server.stop();
+});
+
+describe('logging in', () => {
+  it('refuses a wrong password on the login page and says so in plain words', async () => {
+    await logInThroughPage(ana, server.url, 'not the right password');
+    await until(async () => (await ana.page.textContent('#login-error')).includes('do not match'), 'the error');
+    assert.equal(await ana.page.locator('form.login').count(), 1);
+  });
+
+  it('logs in through the login page and shows who is logged in', async () => {
+    await logInThroughPage(ana, server.url);
+    await ana.page.waitForSelector('#new-title');
+    const me = await ana.page.textContent('#me');
+    assert.ok(me.includes('Ana Silva') && me.includes('Universität Graz'), me);
+  });
+});
+
+describe('the sign-off of a section', () => {
+  it('lets the leader create a document and invite an editor and a reviewer by link', async () => {
+    await ana.page.fill('#new-title', 'Joint micro-credential: data literacy');
+    await ana.page.selectOption('#new-template', 'blank');
+    await ana.page.click('form button.primary');
+    await ana.page.waitForURL(/#doc=\d+$/);
+    docId = Number(/#doc=(\d+)$/.exec(ana.page.url())[1]);
+    await waitConnected(ana);
+    section = await ana.page.evaluate(() => window.jointly.session.doc.ordered()[0].id);
+    await ana.page.click(sel('.body-box'));
+    await ana.page.keyboard.type('Learners analyse open data sets — 5 ECTS 🎓');
+    await waitSaved(ana);
+
+    await accept(jan, await invite('editor'));
+    await accept(lea, await invite('reviewer'));
+    await ana.page.goto(`${server.url}/#doc=${docId}`);
+    await waitConnected(ana);
+    // Each sees the document in their list with their role, and the team has three institutions.
+    const team = await server.api('ana', 'GET', `/api/documents/${docId}/members`);
+    assert.deepEqual(team.members.map((m) => [m.user.name, m.role]).sort(),
+      [['Ana Silva', 'leader'], ['Jan Novák', 'editor'], ['Léa Dubois', 'reviewer']]);
+    await until(async () => (await ana.page.locator('table.matrix thead th').count()) === 4, 'three institutions in the matrix');
+    // The reviewer reads but cannot write, and sees no lock control.
+    assert.equal(await lea.page.locator(sel('.signoff button[data-action="lock"]')).count(), 0);
+    assert.equal(await jan.page.locator(sel('.signoff button[data-action="lock"]')).count(), 0);
+    await lea.page.click(sel('.body-box'));
+    await lea.page.keyboard.type('not allowed');
+    assert.equal((await fieldText(lea, section)).model, 'Learners analyse open data sets — 5 ECTS 🎓');
+  });
+
+  it('refuses the editor\'s typing in a section the leader locked, and keeps it as a suggestion', async () => {
+    await jan.page.click(sel('.body-box .cm-line'));
+    await jan.page.keyboard.press('End');
+    await jan.context.setOffline(true);
+    await jan.page.waitForSelector('#status[data-state="offline"]');
+    const typed = ' — und Prüfung: Portfolio ✍️';
+    await jan.page.keyboard.type(typed, { delay: 5 });
+    await ana.page.click(sel('.signoff button[data-action="lock"]'));
+    await waitSaved(ana);
+    await ana.page.waitForSelector(sel('.lock-badge:not([hidden])'));
+    await jan.context.setOffline(false);
+    await jan.page.waitForSelector(sel('.suggestion'));
+    const note = await jan.page.textContent(sel('.suggestion'));
+    assert.match(note, /not applied because the section is locked/);
+    assert.ok(note.includes(typed), note);
+    await waitSaved(jan);
+    const stored = await server.document(docId);
+    assert.ok(!stored.snapshot.sections[0].body.includes('Portfolio'));
+    // Read-only for everyone while locked, with the badge: typing changes nothing.
+    await jan.page.waitForSelector(`#s-${section}[data-readonly="true"] .lock-badge:not([hidden])`);
+    const before = (await fieldText(jan, section)).model;
+    await jan.page.click(sel('.body-box .cm-line'));
+    await jan.page.keyboard.type('xyz');
+    assert.equal((await fieldText(jan, section)).model, before);
+    assert.equal(await jan.page.locator(sel('.suggestion')).count(), 1);
+  });
+
+  it('records each institution\'s approval with the section hash and shows the matrix', async () => {
+    const s = (await server.document(docId)).snapshot.sections.find((x) => x.id === section);
+    const hash = sectionHash(s);
+    const hex = hash.slice('sha256:'.length);
+    // The fingerprint the editor approves is the contract's section hash.
+    await until(async () => ((await jan.page.textContent(sel('.signoff .hash'))) || '').includes(hex.slice(0, 4)), 'the fingerprint');
+    await jan.page.click(sel('.signoff button[data-action="approve"]'));
+    await lea.page.click(sel('.signoff button[data-action="approve"]'));
+    await waitSaved(jan);
+    await waitSaved(lea);
+    await ana.page.waitForSelector(`${matrixCell(PEOPLE.lea.institution)}[data-state="approved"]`);
+    await ana.page.waitForSelector(`${matrixCell(PEOPLE.jan.institution)}[data-state="approved"]`);
+    assert.match(await ana.page.textContent(matrixRow()), /Locked, 2 of 3/);
+    await ana.page.click(sel('.signoff button[data-action="approve"]'));
+    await ana.page.waitForSelector(`${matrixRow()}[data-state="approved"]`);
+    // Everyone's matrix says who approved.
+    for (const p of [ana, jan, lea]) {
+      await p.page.waitForSelector(`${matrixRow()}[data-state="approved"]`);
+      for (const who of [PEOPLE.ana, PEOPLE.jan, PEOPLE.lea]) {
+        assert.ok((await p.page.textContent(matrixCell(who.institution))).includes(who.name), `${p.name} sees ${who.name}`);
+      }
+    }
+    await jan.page.screenshot({ path: artifactPath('signoff.png') });
+    const approvals = (await server.document(docId)).snapshot.sections.find((x) => x.id === section).approvals;
+    assert.deepEqual(Object.keys(approvals).sort(), [PEOPLE.ana.institution, PEOPLE.lea.institution, PEOPLE.jan.institution].sort());
+    for (const a of Object.values(approvals)) assert.equal(a.hash, hash);
+  });
+
+  it('clears the approvals when the leader unlocks, and the editor can type again', async () => {
+    await ana.page.click(sel('.signoff button[data-action="unlock"]'));
+    await waitSaved(ana);
+    for (const p of [ana, jan, lea]) {
+      await p.page.waitForSelector(`${matrixRow()}[data-state="open"]`);
+      assert.equal(await p.page.locator(`${matrixRow()} td[data-state="approved"]`).count(), 0);
+    }
+    await jan.page.waitForSelector(`#s-${section}[data-readonly="false"]`);
+    await jan.page.click(sel('.body-box .cm-line'));
+    await jan.page.keyboard.press('End');
+    await jan.page.keyboard.type(' Assessment: a portfolio.');
+    await waitSaved(jan);
+    await until(async () => (await server.document(docId)).snapshot.sections[0].body.endsWith(' Assessment: a portfolio.'), 'the text on the server');
+    // The suggestion is still there until Jan dismisses it.
+    await jan.page.click(sel('.suggestion button:text("Dismiss")'));
+    await jan.page.waitForSelector(sel('.suggestion'), { state: 'detached' });
+  });
+});
+
+describe('logging out', () => {
+  it('returns to the login page, and the session no longer opens documents', async () => {
+    await lea.page.click('#me button[data-action="logout"]');
+    await lea.page.waitForSelector('form.login');
+    await lea.page.goto(`${server.url}/#doc=${docId}`);
+    await lea.page.waitForSelector('form.login');
+  });
+});
