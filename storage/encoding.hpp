@@ -83,7 +83,9 @@ constexpr char kRevisionRecordVersion = 1;
 constexpr char kDocumentRecordVersion = 1;
 
 // revisions value: 0x01 varint(time) author institution client_id varint(seq)
-//                  varint(#sections) sections... op   (strings length-prefixed)
+//                  varint(#sections) sections... op [varint(restored_from)]
+// (strings length-prefixed). restored_from is written only when it is not 0, so a record
+// written before the field existed (or of a revision that is no restore) decodes as 0.
 inline std::string encode_revision(const RevisionInfo& info, std::string_view op) {
   std::string v;
   v.reserve(16 + info.author.size() + info.institution.size() + info.client_id.size() + op.size());
@@ -96,6 +98,7 @@ inline std::string encode_revision(const RevisionInfo& info, std::string_view op
   put_varint(v, info.sections.size());
   for (const auto& s : info.sections) put_bytes(v, s);
   put_bytes(v, op);
+  if (info.restored_from != 0) put_varint(v, info.restored_from);
   return v;
 }
 
@@ -114,7 +117,10 @@ inline bool decode_revision(std::string_view in, RawRevision& r) {
   for (auto& s : r.info.sections) {
     if (!get_bytes(in, s)) return false;
   }
-  return get_bytes(in, r.op) && in.empty();
+  if (!get_bytes(in, r.op)) return false;
+  r.info.restored_from = 0;
+  if (in.empty()) return true;
+  return get_varint(in, r.info.restored_from) && r.info.restored_from != 0 && in.empty();
 }
 
 // documents value: 0x01 varint(created_ms) title

@@ -31,6 +31,7 @@
 
 #include "storage/encoding.hpp"
 #include "storage/fault_injection.hpp"
+#include "storage/history_index.hpp"
 
 namespace jointly::storage {
 
@@ -42,7 +43,10 @@ namespace {
 // The format-version record, in the default column family. Bump kFormatVersion when a change
 // makes old builds misread new stores or new builds misread old ones.
 constexpr std::string_view kFormatKey = "jointly.format_version";
-constexpr std::string_view kFormatVersion = "1";
+// Version 2 added the history family; a version 1 store gets it, built from its log, when it
+// is first opened for writing (read-only, it is read without it).
+constexpr std::string_view kFormatVersion = "2";
+constexpr std::string_view kFormatVersionWithoutHistory = "1";
 
 enum Family : std::size_t {
   kDefault,
@@ -52,10 +56,11 @@ enum Family : std::size_t {
   kDedupe,
   kAccounts,
   kSessions,
+  kHistory,
   kFamilyCount
 };
 const char* const kFamilyNames[kFamilyCount] = {"default", "documents", "revisions", "snapshots",
-                                                "dedupe",  "accounts",  "sessions"};
+                                                "dedupe",  "accounts",  "sessions",  "history"};
 
 Status from_rocks(const rocksdb::Status& s, std::string_view context) {
   if (s.ok()) return Status();
@@ -248,6 +253,13 @@ struct RevisionLog::Impl {
   std::thread writer_;
   bool opened_ = false;  // open() succeeded; set before the writer starts
 
+  // The history indexes' writer-side state (writer thread only) and whether the store is a
+  // version 1 store without them (set by verify).
+  HistoryIndexWriter history_{[this](const std::string& lower, const std::string& upper) {
+    return read_last_history(lower, upper);
+  }};
+  bool lacks_history_ = false;
+
   ~Impl() { close(); }
 
   rocksdb::DBOptions db_options() {
@@ -409,7 +421,74 @@ struct RevisionLog::Impl {
       if (auto s = finish_creation(); !s.ok()) return s;
     }
     if (auto s = verify(names, half); !s.ok()) return s;
+    if (lacks_history_) {
+      if (auto s = add_history(); !s.ok()) return s;
+    }
     return load_next_document_id();
+  }
+
+  // Upgrades a version 1 store: (re)creates the history family (a crash during an earlier
+  // upgrade may have left part of it), builds its indexes from the log, then writes the
+  // format record, so a store is version 2 only with its indexes complete.
+  Status add_history() {
+    if (cf_[kHistory] != nullptr) {
+      if (auto s = from_rocks(db_->DropColumnFamily(cf_[kHistory]), "dropping a partial index");
+          !s.ok()) {
+        return s;
+      }
+      db_->DestroyColumnFamilyHandle(cf_[kHistory]);
+      cf_[kHistory] = nullptr;
+    }
+    if (auto s = from_rocks(db_->CreateColumnFamily(family_options(kHistory),
+                                                    kFamilyNames[kHistory], &cf_[kHistory]),
+                            "creating the history family");
+        !s.ok()) {
+      return s;
+    }
+    rocksdb::WriteBatch batch;
+    std::vector<HistoryIndexWriter::KeyValue> entries;
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), cf_[kRevisions]));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      RawRevision r;
+      if (it->key().size() != 16 || !enc::decode_revision(it->value().ToStringView(), r)) {
+        return Status(Code::corruption, "a revision in " + dir_ + " cannot be decoded");
+      }
+      RawAppend a;
+      a.document = enc::get_be64(it->key().data());
+      a.rev = enc::get_be64(it->key().data() + 8);
+      a.info = std::move(r.info);
+      entries.clear();
+      if (auto s = history_.add(a, entries); !s.ok()) return s;
+      for (const auto& [k, v] : entries) batch.Put(cf_[kHistory], k, v);
+      if (batch.Count() >= 100000) {
+        if (auto s = from_rocks(db_->Write(rocksdb::WriteOptions(), &batch), "indexing the log");
+            !s.ok()) {
+          return s;
+        }
+        batch.Clear();
+      }
+    }
+    if (auto s = from_rocks(it->status(), "reading the log of " + dir_); !s.ok()) return s;
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    if (auto s = from_rocks(db_->Write(wo, &batch), "indexing the log"); !s.ok()) return s;
+    if (auto s = write_format_record(); !s.ok()) return s;
+    lacks_history_ = false;
+    return Status();
+  }
+
+  // The last key and value in [lower, upper] of the history family (HistoryIndexWriter).
+  Result<std::optional<HistoryIndexWriter::KeyValue>> read_last_history(
+      const std::string& lower, const std::string& upper) const {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_[kHistory]));
+    it->SeekForPrev(upper);
+    if (it->Valid() && it->key().compare(rocksdb::Slice(lower)) >= 0) {
+      return std::optional<HistoryIndexWriter::KeyValue>(std::in_place, it->key().ToString(),
+                                                         it->value().ToString());
+    }
+    if (auto s = from_rocks(it->status(), "reading the history index"); !s.ok()) return s;
+    return std::optional<HistoryIndexWriter::KeyValue>();
   }
 
   Status not_ours() const {
@@ -479,13 +558,14 @@ struct RevisionLog::Impl {
       return Status();
     }
     if (!gs.ok()) return from_rocks(gs, "reading the format version of " + dir_);
-    if (version != kFormatVersion) {
+    lacks_history_ = version == kFormatVersionWithoutHistory;
+    if (version != kFormatVersion && !lacks_history_) {
       return Status(Code::unsupported_format, "the store in " + dir_ + " has format version \"" +
                                                   version + "\"; this build reads format version " +
                                                   std::string(kFormatVersion));
     }
     for (std::size_t f = 0; f < kFamilyCount; ++f) {
-      if (cf_[f] == nullptr) {
+      if (cf_[f] == nullptr && !(f == kHistory && lacks_history_)) {
         return Status(Code::corruption,
                       "the store in " + dir_ + " lacks its column family " + kFamilyNames[f]);
       }
@@ -680,6 +760,7 @@ struct RevisionLog::Impl {
     std::unordered_set<std::string> pending_dedupe;
     DocumentId next_id = next_document_id_;
     rocksdb::WriteBatch batch;
+    std::vector<HistoryIndexWriter::KeyValue> index_entries;
     std::size_t accepted = 0;
     Status write_status;
     try {
@@ -699,6 +780,11 @@ struct RevisionLog::Impl {
         std::string dedupe = enc::dedupe_key(a.document, a.info.client_id, a.info.client_seq);
         results[i] = check_append(a, pending, pending_dedupe, dedupe);
         if (!results[i].ok()) continue;
+        // The history indexes go into the revision's own batch: never one without the other.
+        index_entries.clear();
+        results[i] = history_.add(a, index_entries);
+        if (!results[i].ok()) continue;
+        for (const auto& [k, v] : index_entries) batch.Put(cf_[kHistory], k, v);
         const std::string key = enc::revision_key(a.document, a.rev);
         batch.Put(cf_[kRevisions], key, enc::encode_revision(a.info, a.op));
         std::string rev_value;
@@ -740,6 +826,7 @@ struct RevisionLog::Impl {
       for (std::size_t i = 0; i < group.size(); ++i) {
         if (results[i].ok()) results[i] = err;
       }
+      history_.reset();
     }
     complete(group, results, values);
   }
@@ -1044,6 +1131,7 @@ RevisionLog::WriteStats RevisionLog::write_stats() const {
 std::vector<RevisionLog::FamilySize> RevisionLog::family_sizes() const {
   std::vector<FamilySize> out;
   for (std::size_t f = 0; f < kFamilyCount; ++f) {
+    if (impl_->cf_[f] == nullptr) continue;  // history, in a version 1 store opened read-only
     rocksdb::ColumnFamilyMetaData meta;
     impl_->db_->GetColumnFamilyMetaData(impl_->cf_[f], &meta);
     std::uint64_t entries = 0;
@@ -1100,6 +1188,41 @@ Status RevisionLog::kv_scan(
     if (!f(k, std::string_view(it->value().data(), it->value().size()))) break;
   }
   return from_rocks(it->status(), "scanning accounts or sessions");
+}
+
+// ---- The history family ----
+
+Status RevisionLog::history_write(const std::vector<std::pair<std::string, std::string>>& puts) {
+  if (impl_->options_.read_only) return Status(Code::read_only, impl_->dir_ + " is read-only");
+  rocksdb::WriteBatch batch;
+  for (const auto& [k, v] : puts) batch.Put(impl_->cf_[kHistory], k, v);
+  rocksdb::WriteOptions wo;
+  wo.sync = impl_->options_.durability == Durability::sync;
+  wo.disableWAL = impl_->options_.durability == Durability::none;
+  return from_rocks(impl_->db_->Write(wo, &batch), "writing the history index");
+}
+
+Status RevisionLog::history_scan(
+    std::string_view lower, std::string_view upper, bool reverse,
+    const std::function<bool(std::string_view, std::string_view)>& f) const {
+  if (impl_->cf_[kHistory] == nullptr) {
+    return Status(Code::unsupported_format,
+                  "the store in " + impl_->dir_ +
+                      " predates the history index; open it for writing once to build it");
+  }
+  const rocksdb::Slice lo(lower.data(), lower.size()), hi(upper.data(), upper.size());
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db_->NewIterator(rocksdb::ReadOptions(), impl_->cf_[kHistory]));
+  if (reverse) {
+    for (it->SeekForPrev(hi); it->Valid() && it->key().compare(lo) >= 0; it->Prev()) {
+      if (!f(it->key().ToStringView(), it->value().ToStringView())) break;
+    }
+  } else {
+    for (it->Seek(lo); it->Valid() && it->key().compare(hi) <= 0; it->Next()) {
+      if (!f(it->key().ToStringView(), it->value().ToStringView())) break;
+    }
+  }
+  return from_rocks(it->status(), "reading the history index");
 }
 
 }  // namespace jointly::storage

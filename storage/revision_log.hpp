@@ -8,6 +8,8 @@
 //                                                    client id and sequence number, operation
 //   snapshots  (document id, revision)            -> the document after that revision
 //   dedupe     (document id, client id, seq)      -> revision
+//   history    (document id, kind, ...)           -> the history indexes, named versions and
+//                                                    blame checkpoints (history_index.hpp)
 //   accounts, sessions  opaque keys and values (kv_* below; storage/accounts.hpp), and in the
 //   default family the format-version record.
 // Keys are big-endian, so RocksDB's order is revision order.
@@ -32,6 +34,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "storage/options.hpp"
@@ -49,6 +52,9 @@ struct RevisionInfo {
   std::vector<std::string> sections;  // ids of the sections the operation touched
   std::string client_id;              // the submitting client; with client_seq, the dedupe key
   std::uint64_t client_seq = 0;
+  // A restore from history (server/history.hpp): the revision whose state this one brought
+  // back; 0 when it is no restore. Records written before the field existed read as 0.
+  std::uint64_t restored_from = 0;
 
   friend bool operator==(const RevisionInfo&, const RevisionInfo&) = default;
 };
@@ -181,6 +187,19 @@ class RevisionLog {
   // false.
   Status kv_scan(KvFamily family, std::string_view prefix,
                  const std::function<bool(std::string_view, std::string_view)>& f) const;
+
+  // ---- The history family (storage/history_index.hpp) ----
+  // The revision indexes are written by the writer, in each revision's own WriteBatch; these
+  // two calls serve the history index's reads and its other keys (named versions, blame
+  // checkpoints), written apart from the writer as one WriteBatch, WAL-synced in durability
+  // sync. A store opened read-only that predates the history family answers
+  // unsupported_format (open it writable once: that builds the indexes from the log).
+  // Errors: read_only, io_error, unsupported_format.
+  Status history_write(const std::vector<std::pair<std::string, std::string>>& puts);
+  // Calls f(key, value) for the keys in [lower, upper] (both inclusive), ascending, or
+  // descending when reverse, until f returns false.
+  Status history_scan(std::string_view lower, std::string_view upper, bool reverse,
+                      const std::function<bool(std::string_view, std::string_view)>& f) const;
 
   struct Impl;  // storage/revision_log.cpp
 
