@@ -177,6 +177,43 @@ describe('the sign-off of a section', () => {
   });
 });
 
+describe('when the session ends', () => {
+  // Ends p's session from outside the page (as a logout in another tab or an expiry would).
+  async function endSession(p) {
+    await server.api(p.key, 'POST', '/api/logout');
+    server.sessions.delete(p.key);
+  }
+
+  it('shows the login page at once when the server closes the connection', async () => {
+    await lea.page.goto(`${server.url}/#doc=${docId}`);
+    await waitConnected(lea);
+    await endSession(lea);
+    await lea.page.waitForSelector('form.login', { timeout: 5000 });
+    assert.match(await lea.page.textContent('form.login'), /session has ended/);
+    await logInThroughPage(lea, server.url);
+    await waitConnected(lea);
+  });
+
+  it('keeps edits typed meanwhile and sends them after logging in again', async () => {
+    await jan.page.goto(`${server.url}/#doc=${docId}`);
+    await waitConnected(jan);
+    await jan.page.click(sel('.body-box .cm-line'));
+    await jan.page.keyboard.press('End');
+    await jan.context.setOffline(true);
+    await jan.page.waitForSelector('#status[data-state="offline"]');
+    const typed = ' Kept while logged out 🔑';
+    await jan.page.keyboard.type(typed, { delay: 5 });
+    await endSession(jan);
+    await jan.context.setOffline(false);
+    await jan.page.waitForSelector('form.login');
+    assert.match(await jan.page.textContent('form.login'), /kept on this device/);
+    await logInThroughPage(jan, server.url);
+    await waitConnected(jan);
+    await waitSaved(jan);
+    await until(async () => (await server.document(docId)).snapshot.sections[0].body.endsWith(typed), 'the kept edit on the server');
+  });
+});
+
 describe('logging out', () => {
   it('returns to the login page, and the session no longer opens documents', async () => {
     await lea.page.click('#me button[data-action="logout"]');

@@ -261,7 +261,7 @@ export class DocView {
         h('span', { class: 'row-state' }, r.approved ? 'Approved' : r.locked ? `Locked, ${r.count} of ${m.institutions.length}` : 'Open for editing')),
       r.cells.map((c) => h('td', { 'data-inst': c.institution, 'data-state': c.approval ? 'approved' : r.locked ? 'pending' : 'open' },
         c.approval
-          ? [h('span', { class: 'ok' }, '✓ Approved'), h('span', { class: 'by' }, `${c.approval.user}, ${when(c.approval.time)}`)]
+          ? [h('span', { class: 'ok' }, '✓ Approved'), h('span', { class: 'by' }, c.approval.user), h('time', { class: 'by', datetime: new Date(c.approval.time).toISOString() }, when(c.approval.time))]
           : r.locked ? h('span', { class: 'pending' }, 'Pending') : h('span', { class: 'muted' }, '—')))))));
     replaceChildren(this.matrixBox, table);
   }
@@ -557,6 +557,8 @@ const REASONS = {
   section_suspended: 'The section was waiting for the server’s answer about an earlier edit.',
   restore_failed: 'The edits kept in this browser could not be read back.',
   forbidden: 'Your role in this document does not allow this change.',
+  section_incomplete: 'A section cannot be locked for sign-off while its text is still empty.',
+  section_not_locked: 'The section was unlocked before your approval reached the server.',
   other_account: 'These edits were made on this device while someone else was logged in; they were not sent under your name.',
 };
 

@@ -9,7 +9,9 @@ import { h, replaceChildren } from './dom.js';
 import { inviteLink } from './routes.js';
 import { ROLES, ROLE_HELP, ROLE_LABELS, can } from './signoff.js';
 
-const roleOptions = (selected) => [...ROLES].reverse().map((r) => h('option', { value: r, selected: r === selected }, `${ROLE_LABELS[r]} — ${ROLE_HELP[r]}`));
+// The roles as options, strongest first; `brief`: names only (in the members table).
+const roleOptions = (selected, brief = false) => [...ROLES].reverse().map((r) => h('option', { value: r, selected: r === selected },
+  brief ? ROLE_LABELS[r] : `${ROLE_LABELS[r]} — ${ROLE_HELP[r]}`));
 
 /// What a refused change says.
 function problem(e) {
@@ -62,7 +64,7 @@ export async function showMembers(root, docId, user) {
         ? h('select', {
           'aria-label': `Role of ${m.user.name}`,
           onchange: (e) => change(() => setRole(docId, m.user.id, e.target.value)),
-        }, roleOptions(m.role))
+        }, roleOptions(m.role, true))
         : ROLE_LABELS[m.role] || m.role),
       leader ? h('td', {}, h('button', {
         type: 'button', class: 'link', 'aria-label': `Remove ${m.user.name} from the team`,
@@ -122,7 +124,7 @@ export async function showMembers(root, docId, user) {
         const field = h('input', { id: 'invite-link', readonly: true, value: link, 'aria-label': 'Invite link' });
         const copied = h('span', { class: 'muted', role: 'status' });
         replaceChildren(out,
-          h('label', { for: 'invite-link' }, `Invite link for a ${ROLE_LABELS[invite.role] || invite.role}, valid until ${new Date(invite.expires).toLocaleString()}`),
+          h('label', { for: 'invite-link' }, `Invite link (role: ${ROLE_LABELS[invite.role] || invite.role}), valid until ${new Date(invite.expires).toLocaleString()}`),
           field,
           h('div', { class: 'row' }, h('button', {
             type: 'button', 'data-action': 'copy-invite',

@@ -61,9 +61,18 @@ export function approvalOf(section, institution) {
   return (a instanceof Map ? a.get(institution) : a[institution]) || null;
 }
 
-/// The text fields of a section that its hash covers, by name: title and body.
+/// The text fields of a section that its hash covers, by name: title, body and its named
+/// fields (`section.fields`, a Map or an object of name -> text, when the document model has
+/// them; e.g. a template section's `prompt`).
 export function textFieldsOf(section) {
-  return { title: section.title, body: section.body };
+  const out = { title: section.title, body: section.body };
+  const named = section.fields;
+  if (named) {
+    for (const [name, text] of named instanceof Map ? named : Object.entries(named)) {
+      if (typeof text === 'string' && name !== 'title' && name !== 'body') out[name] = text;
+    }
+  }
+  return out;
 }
 
 /// The bytes the section hash is computed over: for each field in byte order of the field

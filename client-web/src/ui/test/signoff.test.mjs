@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 
 import { Doc } from '../../doc_op.js';
 import {
-  can, sectionControls, sectionHash, sectionHashInput, sha256, shortHash, signoffMatrix,
+  can, sectionControls, sectionHash, sectionHashInput, sha256, shortHash, signoffMatrix, textFieldsOf,
 } from '../signoff.js';
 
 // The contract's bytes, built independently of the code under test: for body then title, the
@@ -57,6 +57,15 @@ describe('the section hash', () => {
   it('has a fixed value for an empty section', async () => {
     assert.equal(await hashOf({ title: '', body: '' }),
       'sha256:1c3d2b44d10735191a7bc0e0f4126cdf4cacb677b0dcbda0ad341e23f56106e4');
+  });
+
+  it('covers named fields too, in byte order of their names', async () => {
+    const section = { title: 'Unit 1', body: 'Text', fields: new Map([['prompt', 'Say what learners can do 🎯'], ['ects', '5']]) };
+    const fields = { title: 'Unit 1', body: 'Text', prompt: 'Say what learners can do 🎯', ects: '5' };
+    assert.equal(Buffer.from(sectionHashInput(textFieldsOf(section))).toString('utf8'),
+      'body\n4\nTextects\n1\n5prompt\n29\nSay what learners can do 🎯title\n6\nUnit 1');
+    assert.equal(await hashOf(section), nodeHash(fields));
+    assert.equal(await hashOf({ ...section, fields: Object.fromEntries(section.fields) }), nodeHash(fields));
   });
 
   it('differs when a newline moves between the fields', async () => {
