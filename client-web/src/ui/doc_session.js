@@ -34,7 +34,7 @@ export class DocSession {
     this.client = client;
     this.connection = connection;
     this.user = user;
-    this.listeners = { change: [], status: [], presence: [], rejected: [], suggestions: [], notice: [] };
+    this.listeners = { change: [], status: [], presence: [], rejected: [], suggestions: [], notice: [], forbidden: [] };
     this.title = (record && record.title) || '';
     this.rejected = (record && record.rejected) || [];
     /// The caller's role in this document ('leader', 'editor', 'reviewer', 'viewer'), as the
@@ -147,6 +147,14 @@ export class DocSession {
     else this.rejectedEdit({ code, message, texts });
   }
 
+  /// Sets the caller's role as the server says it now (e.g. from GET /api/documents/:id).
+  setRole(role) {
+    if (role === this.role) return;
+    this.role = role;
+    this.save();
+    this.emit('change', { doc: this.sync.doc, op: null, origin: 'role', sections: [] });
+  }
+
   /// Locks (true) or unlocks (false) a section; leaders only (the server checks).
   setLocked(section, locked) {
     this.edit([locked ? { lock: section } : { unlock: section }]);
@@ -217,15 +225,14 @@ export class DocSession {
       this.emit('status', this.status());
       return;
     }
+    // The role was changed (or the member removed) while this page was open: ask again.
+    if (m.type === 'error' && m.code === 'forbidden') this.emit('forbidden', m);
     if (m.type === 'error' && m.in === 'submit' && RETRY_CODES.has(m.code)) {
       setTimeout(() => this.sync.resend(), m.code === 'busy' ? 500 : 1000);
       return;
     }
     if (m.type === 'snapshot' && m.title) this.title = m.title;
-    if ((m.type === 'snapshot' || m.type === 'ops') && typeof m.role === 'string' && m.role !== this.role) {
-      this.role = m.role;
-      this.emit('change', { doc: this.sync.doc, op: null, origin: 'role', sections: [] });
-    }
+    if ((m.type === 'snapshot' || m.type === 'ops') && typeof m.role === 'string') this.setRole(m.role);
     this.sync.handle(m);
     if (m.type === 'snapshot' || m.type === 'ops') {
       this.loaded = true;

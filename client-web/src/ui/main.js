@@ -7,7 +7,7 @@
 // kept edits are sent.
 
 import {
-  acceptInvite, createDocument, listDocuments, listMembers, logout, me, onSessionEnded,
+  acceptInvite, createDocument, getDocument, listDocuments, listMembers, logout, me, onSessionEnded,
 } from './api.js';
 import { Connection } from './connection.js';
 import { h, replaceChildren } from './dom.js';
@@ -256,6 +256,9 @@ async function documentPage(docId, user) {
     loadTeam: async () => (await listMembers(docId)).team.map((i) => i.name),
   });
   session.on('status', () => view.showNotice());
+  session.on('forbidden', () => {
+    getDocument(docId).then((d) => session.setRole(d.role)).catch(() => { /* not a member now: the error says so */ });
+  });
   window.jointly = { session, view }; // for the end-to-end tests and for the curious
 }
 
