@@ -38,6 +38,15 @@ async function invite(role) {
   return link;
 }
 
+// p goes offline and types `text` at the end of the section's body (kept on p's device).
+async function typeOffline(p, text) {
+  await p.page.click(sel('.body-box .cm-line'));
+  await p.page.keyboard.press('End');
+  await p.context.setOffline(true);
+  await p.page.waitForSelector('#status[data-state="offline"]');
+  await p.page.keyboard.type(text, { delay: 5 });
+}
+
 // p follows an invite link (already logged in) and lands in the document.
 async function accept(p, link) {
   await p.page.goto(link);
@@ -104,12 +113,8 @@ describe('the sign-off of a section', () => {
   });
 
   it('refuses the editor\'s typing in a section the leader locked, and keeps it as a suggestion', async () => {
-    await jan.page.click(sel('.body-box .cm-line'));
-    await jan.page.keyboard.press('End');
-    await jan.context.setOffline(true);
-    await jan.page.waitForSelector('#status[data-state="offline"]');
     const typed = ' — und Prüfung: Portfolio ✍️';
-    await jan.page.keyboard.type(typed, { delay: 5 });
+    await typeOffline(jan, typed);
     await ana.page.click(sel('.signoff button[data-action="lock"]'));
     await waitSaved(ana);
     await ana.page.waitForSelector(sel('.lock-badge:not([hidden])'));
@@ -197,12 +202,8 @@ describe('when the session ends', () => {
   it('keeps edits typed meanwhile and sends them after logging in again', async () => {
     await jan.page.goto(`${server.url}/#doc=${docId}`);
     await waitConnected(jan);
-    await jan.page.click(sel('.body-box .cm-line'));
-    await jan.page.keyboard.press('End');
-    await jan.context.setOffline(true);
-    await jan.page.waitForSelector('#status[data-state="offline"]');
     const typed = ' Kept while logged out 🔑';
-    await jan.page.keyboard.type(typed, { delay: 5 });
+    await typeOffline(jan, typed);
     await endSession(jan);
     await jan.context.setOffline(false);
     await jan.page.waitForSelector('form.login');
