@@ -38,6 +38,14 @@ install_packages() {
   fi
 }
 
+# install_fuzz_packages: what tests/fuzz/run.sh needs and deploy/run does not: Debian's clang 14
+# with libFuzzer and the sanitizer runtimes (libclang-rt-14-dev), and llvm-14 for
+# llvm-symbolizer (readable stack traces in crash reports). Used by the fuzz suite only.
+install_fuzz_packages() {
+  local JOINTLY_APT_PACKAGES=(clang libclang-rt-14-dev llvm-14)
+  install_packages
+}
+
 # npm_ci DIR: installs DIR's locked npm dependencies when the lock file changed since last time.
 npm_ci() {
   local dir=$1 stamp=$1/node_modules/.jointly-lock
