@@ -189,3 +189,56 @@ describe('hostile JSON', () => {
     }
   });
 });
+
+describe('hostile JSON bodies over HTTP', () => {
+  // POST /api/documents: the JSON errors of the HTTP API (400 invalid_json / invalid_request),
+  // never a 500, never a hang.
+  async function post(body) {
+    cases += 1;
+    const res = await fetch(`${server.http}/api/documents`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', ...server.headers() },
+      body,
+      signal: AbortSignal.timeout(ANSWER_MS * 2),
+    });
+    return { status: res.status, body: await res.json() };
+  }
+
+  it('answers each hostile body with 400 and its code', async () => {
+    const cases400 = [
+      [`{"title":${'['.repeat(100000)}`, 'invalid_json'],
+      ['{"title":1e400}', 'invalid_json'],
+      ['{"title":18446744073709551616}', 'invalid_request'],
+      [Buffer.concat([Buffer.from('{"title":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]), 'invalid_json'],
+      ['{"title":"\\ud800"}', 'invalid_json'],
+      ['{"title":"x","template":"__proto__"}', 'invalid_request'],
+      ['{"__proto__":{"title":"x"}}', 'invalid_request'],
+      [JSON.stringify({ title: 't'.repeat(201) }), 'invalid_request'],
+      ['', 'invalid_json'],
+      ['[]', 'invalid_request'],
+    ];
+    for (const [body, code] of cases400) {
+      const r = await post(body);
+      assert.equal(r.status, 400, `${String(body).slice(0, 60)}: ${r.status} ${JSON.stringify(r.body)}`);
+      if (code) assert.equal(r.body.error.code, code, String(body).slice(0, 60));
+    }
+  });
+
+  it('answers a body nested 500,000 deep (1 MB) at once, without a 5xx', async () => {
+    // The HTTP API documents no depth limit: the unknown key is ignored, as long as it is JSON.
+    const n = 500000;
+    const r = await post(`{"title":"deep","t":${'['.repeat(n)}${']'.repeat(n)}}`);
+    assert.ok([201, 400, 413].includes(r.status), `${r.status} ${JSON.stringify(r.body)}`);
+    assert.ok(await normalClientWorks(server));
+  });
+
+  it('reads duplicate keys one way (the last wins) and keeps __proto__ titles as text', async () => {
+    const dup = await post('{"title":"first","title":"second"}');
+    assert.equal(dup.status, 201);
+    assert.equal(dup.body.title, 'second');
+    const proto = await post(JSON.stringify({ title: '__proto__' }));
+    assert.equal(proto.status, 201);
+    assert.equal(proto.body.title, '__proto__');
+    assert.ok(await normalClientWorks(server));
+  });
+});
