@@ -272,3 +272,15 @@ export async function helloWs(server) {
   if (welcome.type !== 'welcome') throw new Error(`no welcome: ${JSON.stringify(welcome)}`);
   return ws;
 }
+
+// Runs body(ws) on a new connection that has said hello, closes it, then checks that a normal
+// client is still served (throws otherwise): the shape of every case in this folder.
+export async function caseOnConnection(server, body) {
+  const ws = await helloWs(server);
+  try {
+    await body(ws);
+  } finally {
+    ws.destroy();
+  }
+  if (!(await normalClientWorks(server))) throw new Error('a normal client is not served');
+}

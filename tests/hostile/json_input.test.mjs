@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
-  OP, RawWs, closePayload, frame, helloWs, normalClientWorks, startHostileServer,
+  OP, RawWs, caseOnConnection, closePayload, frame, normalClientWorks, startHostileServer,
 } from './hostile_harness.mjs';
 
 const ANSWER_MS = 1000;  // "never a hang": every answer comes within this
@@ -40,15 +40,7 @@ async function expectError(ws, text, code) {
 
 // A group of cases on one connection that has said hello; a normal client after it.
 function group(name, body) {
-  it(name, async () => {
-    const ws = await helloWs(server);
-    try {
-      await body(ws);
-    } finally {
-      ws.destroy();
-    }
-    assert.ok(await normalClientWorks(server));
-  });
+  it(name, () => caseOnConnection(server, body));
 }
 
 // The document open on ws: its snapshot.

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
-  OP, RawWs, closePayload, frame, helloWs, normalClientWorks, startHostileServer,
+  OP, RawWs, caseOnConnection, closePayload, frame, normalClientWorks, startHostileServer,
 } from './hostile_harness.mjs';
 
 const MAX_MESSAGE = 65536;
@@ -40,15 +40,9 @@ async function answersUnknownType(ws, ms) {
 
 // Runs one case on a connection that has said hello; checks a normal client afterwards.
 function wsCase(name, body) {
-  it(name, async () => {
+  it(name, () => {
     cases += 1;
-    const ws = await helloWs(server);
-    try {
-      await body(ws);
-    } finally {
-      ws.destroy();
-    }
-    assert.ok(await normalClientWorks(server));
+    return caseOnConnection(server, body);
   });
 }
 
