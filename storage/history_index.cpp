@@ -700,6 +700,15 @@ Result<SectionBlame> History::blame(DocumentId id, std::string_view section, std
     if (*cp) {
       if (!decode_blame((*cp)->second, b)) return corrupt(id, "a blame checkpoint is damaged");
       from = tail64((*cp)->first);
+    } else {
+      // The text the document was created with (a template) counts as revision 0's.
+      auto created = store_.load_at(id, 0);
+      if (!created.ok()) return created.status();
+      if (const auto* s = created->doc.find(section); s != nullptr && !s->removed) {
+        b.live = true;
+        b.title = fresh_runs(s->title.to_string(), 0);
+        b.body = fresh_runs(s->body.to_string(), 0);
+      }
     }
     std::vector<std::pair<std::uint64_t, std::uint64_t>> todo;  // (revision, section ordinal)
     Status bad;

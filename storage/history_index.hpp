@@ -148,7 +148,7 @@ struct BlameRun {
 
 // Who wrote each code point of a section's title and body as of a revision. Restored text
 // (a `restore` component) counts as written by the restoring revision; RevisionInfo::
-// restored_from says where it came from.
+// restored_from says where it came from. Text the document was created with is revision 0's.
 struct SectionBlame {
   std::uint64_t rev = 0;
   bool live = false;  // the section exists at rev and is not removed (else both are empty)
