@@ -1,8 +1,8 @@
 // Writes the seed corpus of every fuzz target into tests/fuzz/corpus/<target>/ (committed; run
 // again only to change the seeds): valid ops cut from the real editing trace
 // tests/traces/automerge-paper.json.gz, every document-operation kind in conflicting pairs, whole
-// WebSocket conversations, request targets, and the edge cases PROTOCOL.md names. Parts of one
-// input are separated by the byte 0xFF (see fuzz_common.hpp). Node 18+:
+// WebSocket conversations, request targets, Cookie headers, and the edge cases PROTOCOL.md names.
+// Parts of one input are separated by the byte 0xFF (see fuzz_common.hpp). Node 18+:
 //   node tests/fuzz/make_corpus.mjs
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -96,6 +96,24 @@ for (let i = 0; i < docOps.length; i += 1) {
   docSeeds.push([snap, docOps[i], docOps[(i * 7 + 3) % docOps.length]]);
   docSeeds.push([snap, docOps[i], docOps[i]]);
 }
+// Version 2 snapshots: kinds, named fields, a template section (non-empty prompt, blank body).
+const snap2 = {
+  v: 2,
+  sections: [
+    { id: 'course', pos: 'V', title: 'The course', body: '', kind: 'course', fields: { ects: '5', outcomes: 'LO1' } },
+    { id: 'vision', pos: 'k', title: 'Joint vision', body: '', fields: { prompt: 'Which needs?' } },
+    { id: 'u1', pos: 'W', title: 'Unit 1', body: 'text', kind: 'unit', fields: { assessment: '' } },
+    { id: 'gone', pos: 'a', title: '', body: '', kind: 'unit', fields: { ects: '' }, removed: true },
+  ],
+};
+const v2Ops = [
+  [edit('course', [1, '.5'], 'ects')], [edit('vision', ['We need'])], [edit('vision', [{ d: 12 }], 'prompt')],
+  [{ lock: 'vision' }], [{ lock: 'u1' }], [edit('u1', ['Written exam'], 'assessment')], [edit('u1', ['x'], 'nope')],
+  [{ add: 'u2', pos: 'X', title: 'Unit 2', kind: 'unit', fields: { ects: '2,5', prompt: 'Write it' } }],
+  [{ restore: 'gone', title: 'Back', fields: { ects: '3' } }], [{ remove: 'course' }],
+  [{ add: 'u3', pos: 'Y', fields: { title: 'bad' } }],
+];
+for (let i = 0; i < v2Ops.length; i += 1) docSeeds.push([snap2, v2Ops[i], v2Ops[(i * 5 + 2) % v2Ops.length]]);
 docSeeds.push(
   ['not a snapshot', [edit('a', [1, 'q'])], [{ remove: 'a' }]],
   [{ v: 1, sections: [] }, [{ add: 'x', pos: 'V' }], [{ add: 'x', pos: 'W' }]],
@@ -132,4 +150,15 @@ write('static_path', [
   '/sub//page.html', '/..\\secret.txt', '/%5c..%5csecret.txt', '/index.html%00.js', '/%zz',
   '/%', '/%2', 'index.html', '//etc/passwd', '/\x01', '/sub/%252e%252e/secret.txt',
   'http://127.0.0.1/index.html', '/.%2e/secret.txt', '/sub/.', '/%c0%ae%c0%ae/secret.txt',
+]);
+
+// ---- Cookie headers ---------------------------------------------------------------------------
+
+const token = 'AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_AbCdE';  // 43 base64url characters
+write('cookie', [
+  `jointly_session=${token}`, `theme=dark; jointly_session=${token}`, `jointly_session="${token}"`,
+  `jointly_session=${token}; jointly_session=${token}`, `jointly_session=${token};theme=dark`,
+  `  jointly_session=${token}  ;  a=b  `, `jointly_session=${token.slice(1)}`, `jointly_session=${token}=`,
+  `JOINTLY_SESSION=${token}`, `jointly_session =${token}`, 'jointly_session=', '=;;=;', `a="b;c"; jointly_session=${token}`,
+  `jointly_session=${token.replace('A', '+')}`, `jointly_session=${token}\u0000`, '',
 ]);
