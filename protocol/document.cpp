@@ -56,7 +56,11 @@ std::string q(std::string_view s) {
   return out;
 }
 
-const char* field_name(Field f) { return f == Field::title ? "title" : "body"; }
+bool is_blank(const Rope& r) {
+  if (r.empty()) return true;
+  const std::string text = r.to_string();
+  return text.find_first_not_of(" \t\r\n") == std::string::npos;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Identifiers
@@ -192,10 +196,27 @@ struct Pending {
   bool exists = false;
   bool removed = false;
   bool locked = false;
+  bool text_changed = false;  // by an earlier component of this op (lock then replays them)
   std::size_t title_len = 0;
   std::size_t body_len = 0;
+  // The named fields and their lengths (few: a linear scan).
+  std::vector<std::pair<std::string_view, std::size_t>> named;
 
-  std::size_t& len(Field f) { return f == Field::title ? title_len : body_len; }
+  // The length of field f, or nullptr when the section has no such field.
+  std::size_t* len(const Field& f) {
+    if (f.kind() == Field::Kind::title) return &title_len;
+    if (f.kind() == Field::Kind::body) return &body_len;
+    for (auto& [name, n] : named) {
+      if (name == f.name()) return &n;
+    }
+    return nullptr;
+  }
+  bool has_field(std::string_view name) const {
+    for (const auto& [n, len] : named) {
+      if (n == name) return true;
+    }
+    return false;
+  }
 };
 
 class Overlay {
@@ -214,6 +235,8 @@ class Overlay {
       p.locked = s->locked;
       p.title_len = s->title.size();
       p.body_len = s->body.size();
+      p.named.reserve(s->fields.size());
+      for (const auto& [name, text] : s->fields) p.named.emplace_back(name, text.size());
     }
     pending_.push_back(p);
     return pending_.back();
@@ -233,11 +256,11 @@ struct Where {
   std::size_t i;
   const char* kind;
   std::string_view section;
-  const char* field = nullptr;  // edits: "title" or "body"
+  std::string_view field{};  // edits: "title", "body" or the field's name
 
   std::string str() const {
     std::string s = where_component(i, kind, section);
-    if (field) s.append(", ").append(field).append(" field");
+    if (!field.empty()) s.append(", ").append(field).append(" field");
     return s;
   }
 };
@@ -254,9 +277,53 @@ Error section_locked(const std::string& where) {
 Error section_not_locked(const std::string& where) {
   return make_error("section_not_locked", where + ": the section is not locked");
 }
+Error unknown_field(const std::string& where, std::string_view name) {
+  return make_error("unknown_field",
+                    where + ": the section has no field \"" + std::string(name) + "\"");
+}
 
-// Validates one component against the overlay and records its effect there.
-Status validate_component(Overlay& overlay, std::size_t i, const DocComponent& c) {
+// Named fields of an add or restore: valid names (not title or body), at most kMaxFields, UTF-8.
+Status check_field_texts(const FieldTexts& fields, const std::string& where) {
+  if (fields.size() > kMaxFields) {
+    return make_error("invalid_op", where + ": " + num(fields.size()) +
+                                        " named fields; a section has at most " + num(kMaxFields));
+  }
+  for (const auto& [name, text] : fields) {
+    if (Status st = check_field_name(name); !st.ok()) return prefixed(st, where);
+    if (name == "title" || name == "body") {
+      return make_error("invalid_op", where + ": \"" + name +
+                                          "\" is not a named field; give it as \"" + name + "\"");
+    }
+    if (Status st = utf8::validate(text); !st.ok()) {
+      return prefixed(st, where + ", field \"" + name + "\"");
+    }
+  }
+  return Status::Ok();
+}
+
+Status mutate(SectionMap& sections, const DocComponent& c);
+
+// Whether the section named by op.components[i] is incomplete just before component i: from the
+// document when no earlier component changed its text, else by replaying those components on a
+// copy of it (they were validated already).
+bool incomplete_at(const Document& doc, const DocOp& op, std::size_t i, const Pending& p) {
+  const std::string& id = section_of(op.components[i]);
+  if (!p.text_changed) {
+    const Section* s = doc.find(id);
+    return s && s->incomplete();
+  }
+  SectionMap scratch;
+  if (const Section* s = doc.find(id)) scratch.emplace(id, *s);
+  for (std::size_t j = 0; j < i; ++j) {
+    if (section_of(op.components[j]) == id) (void)mutate(scratch, op.components[j]);
+  }
+  auto it = scratch.find(id);
+  return it != scratch.end() && it->second.incomplete();
+}
+
+// Validates one component (op.components[i]) against the overlay and records its effect there.
+Status validate_component(const Document& doc, Overlay& overlay, const DocOp& op, std::size_t i) {
+  const DocComponent& c = op.components[i];
   const std::string& id = section_of(c);
   if (Status st = check_section_id(id); !st.ok()) {
     return prefixed(st, "component " + num(i));
@@ -266,13 +333,15 @@ Status validate_component(Overlay& overlay, std::size_t i, const DocComponent& c
       [&](const auto& x) -> Status {
         using T = std::decay_t<decltype(x)>;
         if constexpr (std::is_same_v<T, SectionEdit>) {
-          const Where w{i, "edit", id, field_name(x.field)};
+          const Where w{i, "edit", id, x.field.name()};
           if (!p.exists) return unknown_section(w.str());
+          std::size_t* len = p.len(x.field);
+          if (!len) return unknown_field(where_component(i, "edit", id), x.field.name());
           if (p.removed || x.op.empty()) return Status::Ok();  // dropped / no-op
           if (p.locked) return section_locked(w.str());
-          std::size_t& len = p.len(x.field);
-          if (Status st = check(x.op, len); !st.ok()) return prefixed(st, w.str());
-          len = static_cast<std::size_t>(static_cast<std::ptrdiff_t>(len) + x.op.length_delta());
+          if (Status st = check(x.op, *len); !st.ok()) return prefixed(st, w.str());
+          *len = static_cast<std::size_t>(static_cast<std::ptrdiff_t>(*len) + x.op.length_delta());
+          p.text_changed = true;
           return Status::Ok();
         } else if constexpr (std::is_same_v<T, SectionAdd>) {
           const Where w{i, "add", id};
@@ -281,14 +350,23 @@ Status validate_component(Overlay& overlay, std::size_t i, const DocComponent& c
             return prefixed(st, w.str() + ", title");
           }
           if (Status st = utf8::validate(x.body); !st.ok()) return prefixed(st, w.str() + ", body");
+          if (!x.kind.empty()) {
+            if (Status st = check_field_name(x.kind, "kind"); !st.ok()) {
+              return prefixed(st, w.str());
+            }
+          }
+          if (Status st = check_field_texts(x.fields, w.str()); !st.ok()) return st;
           if (p.exists) {
             return make_error("section_exists", w.str() + ": the document already has a section " +
                                                     q(id) + (p.removed ? " (removed)" : ""));
           }
           p.exists = true;
           p.removed = p.locked = false;
+          p.text_changed = true;
           p.title_len = utf8::count(x.title);
           p.body_len = utf8::count(x.body);
+          p.named.clear();
+          for (const auto& [name, text] : x.fields) p.named.emplace_back(name, utf8::count(text));
           return Status::Ok();
         } else if constexpr (std::is_same_v<T, SectionRemove>) {
           const Where w{i, "remove", id};
@@ -298,7 +376,9 @@ Status validate_component(Overlay& overlay, std::size_t i, const DocComponent& c
           }
           if (p.locked) return section_locked(w.str());
           p.removed = true;
+          p.text_changed = true;
           p.title_len = p.body_len = 0;
+          for (auto& f : p.named) f.second = 0;
           return Status::Ok();
         } else if constexpr (std::is_same_v<T, SectionRestore>) {
           const Where w{i, "restore", id};
@@ -306,13 +386,22 @@ Status validate_component(Overlay& overlay, std::size_t i, const DocComponent& c
             return prefixed(st, w.str() + ", title");
           }
           if (Status st = utf8::validate(x.body); !st.ok()) return prefixed(st, w.str() + ", body");
+          if (Status st = check_field_texts(x.fields, w.str()); !st.ok()) return st;
           if (!p.exists) return unknown_section(w.str());
+          for (const auto& [name, text] : x.fields) {
+            if (!p.has_field(name)) return unknown_field(w.str(), name);
+          }
           if (!p.removed) {
             return make_error("section_not_removed", w.str() + ": the section is not removed");
           }
           p.removed = false;
+          p.text_changed = true;
           p.title_len = utf8::count(x.title);
           p.body_len = utf8::count(x.body);
+          for (auto& [name, len] : p.named) {
+            auto it = x.fields.find(name);
+            len = it == x.fields.end() ? 0 : utf8::count(it->second);
+          }
           return Status::Ok();
         } else if constexpr (std::is_same_v<T, SectionMove>) {
           const Where w{i, "move", id};
@@ -325,6 +414,12 @@ Status validate_component(Overlay& overlay, std::size_t i, const DocComponent& c
           if (p.removed) return section_removed(w.str());
           if (p.locked) {
             return make_error("section_locked", w.str() + ": the section is already locked");
+          }
+          if (incomplete_at(doc, op, i, p)) {
+            return make_error("section_incomplete",
+                              w.str() +
+                                  ": the section's text is still to be written (its body "
+                                  "is empty and it has a prompt)");
           }
           p.locked = true;
           return Status::Ok();
@@ -353,7 +448,7 @@ Status validate_component(Overlay& overlay, std::size_t i, const DocComponent& c
 Status validate(const Document& doc, const DocOp& op) {
   Overlay overlay(doc);
   for (std::size_t i = 0; i < op.components.size(); ++i) {
-    if (Status st = validate_component(overlay, i, op.components[i]); !st.ok()) return st;
+    if (Status st = validate_component(doc, overlay, op, i); !st.ok()) return st;
   }
   return Status::Ok();
 }
@@ -368,23 +463,38 @@ Status mutate(SectionMap& sections, const DocComponent& c) {
           Section s;
           s.id = x.section;
           s.position = x.position;
+          s.kind = x.kind;
           s.title = Rope(x.title);
           s.body = Rope(x.body);
+          for (const auto& [name, text] : x.fields) s.fields.emplace(name, Rope(text));
           sections.emplace(x.section, std::move(s));
           return Status::Ok();
         } else {
           Section& s = sections.find(x.section)->second;
           if constexpr (std::is_same_v<T, SectionEdit>) {
             if (s.removed || x.op.empty()) return Status::Ok();
-            return apply(x.field == Field::title ? s.title : s.body, x.op);
+            switch (x.field.kind()) {
+              case Field::Kind::title:
+                return apply(s.title, x.op);
+              case Field::Kind::body:
+                return apply(s.body, x.op);
+              case Field::Kind::named:
+                break;
+            }
+            return apply(s.fields.find(x.field.name())->second, x.op);
           } else if constexpr (std::is_same_v<T, SectionRemove>) {
             s.removed = true;
             s.title = Rope();
             s.body = Rope();
+            for (auto& [name, text] : s.fields) text = Rope();
           } else if constexpr (std::is_same_v<T, SectionRestore>) {
             s.removed = false;
             s.title = Rope(x.title);
             s.body = Rope(x.body);
+            for (auto& [name, text] : s.fields) {
+              auto it = x.fields.find(name);
+              text = it == x.fields.end() ? Rope() : Rope(it->second);
+            }
           } else if constexpr (std::is_same_v<T, SectionMove>) {
             s.position = x.position;
           } else if constexpr (std::is_same_v<T, SectionLock>) {
@@ -407,7 +517,7 @@ Status mutate(SectionMap& sections, const DocComponent& c) {
 Side other(Side s) { return s == Side::left ? Side::right : Side::left; }
 
 // An edit that replaces `from` with `to` (deletes carry their text, so it inverts).
-std::optional<SectionEdit> replacement(const std::string& section, Field field,
+std::optional<SectionEdit> replacement(const std::string& section, const Field& field,
                                        const std::string& from, const std::string& to) {
   if (from == to) return std::nullopt;
   SectionEdit e;
@@ -451,6 +561,21 @@ void transform_component(const DocComponent& x, const DocComponent& y, Side side
             }
             if (auto e = replacement(a.section, Field::body, b->body, a.body)) {
               out.push_back(std::move(*e));
+            }
+            // Named fields, in name order; a field one restore leaves out comes back empty.
+            FieldTexts names = a.fields;
+            names.insert(b->fields.begin(), b->fields.end());
+            static const std::string kEmpty;
+            for (const auto& [name, unused] : names) {
+              auto from = b->fields.find(name);
+              auto to = a.fields.find(name);
+              auto field = Field::named(name);  // validated by parse or apply before
+              if (!field.ok()) continue;
+              if (auto e = replacement(a.section, *field,
+                                       from == b->fields.end() ? kEmpty : from->second,
+                                       to == a.fields.end() ? kEmpty : to->second)) {
+                out.push_back(std::move(*e));
+              }
             }
             return;
           }
@@ -515,15 +640,43 @@ std::pair<Span, Span> transform_lists(Span a, Span b, Side side) {
 
 struct KindKey {
   const char* key;
-  const char* allowed[4];  // the other keys this kind takes (nullptr-padded)
+  const char* allowed[5];  // the other keys this kind takes (nullptr-padded)
 };
 
 const KindKey kKinds[] = {
-    {"edit", {"f", "op"}}, {"add", {"pos", "title", "body"}},
-    {"remove", {}},        {"restore", {"title", "body"}},
+    {"edit", {"f", "op"}}, {"add", {"pos", "title", "body", "kind", "fields"}},
+    {"remove", {}},        {"restore", {"title", "body", "fields"}},
     {"move", {"pos"}},     {"lock", {}},
     {"unlock", {}},        {"approve", {"inst", "user", "time", "hash"}},
 };
+
+// Reads j["fields"] (optional) as named fields' texts: an object of field name -> text.
+Status read_fields(const json& j, FieldTexts& out, const std::string& where, const char* bad_code) {
+  auto it = j.find("fields");
+  if (it == j.end()) return Status::Ok();
+  if (!it->is_object()) {
+    return make_error(bad_code, where + ": \"fields\" is not an object");
+  }
+  if (it->size() > kMaxFields) {
+    return make_error(bad_code, where + ": " + num(it->size()) +
+                                    " named fields; a section has at most " + num(kMaxFields));
+  }
+  for (const auto& [name, value] : it->items()) {
+    if (Status st = check_field_name(name); !st.ok()) return prefixed(st, where, bad_code);
+    if (name == "title" || name == "body") {
+      return make_error(bad_code, where + ": \"" + name + "\" is not a named field");
+    }
+    if (!value.is_string()) {
+      return make_error(bad_code, where + ": field \"" + name + "\" is not a string");
+    }
+    const auto& text = value.get_ref<const std::string&>();
+    if (Status st = utf8::validate(text); !st.ok()) {
+      return prefixed(st, where + ", field \"" + name + "\"");
+    }
+    out.emplace(name, text);
+  }
+  return Status::Ok();
+}
 
 Result<DocComponent> parse_component(const json& j, std::size_t i) {
   const std::string at = "component " + num(i);
@@ -575,10 +728,13 @@ Result<DocComponent> parse_component(const json& j, std::size_t i) {
     SectionEdit e;
     e.section = id;
     auto f = j.find("f");
-    if (f == j.end() || !f->is_string() || (*f != "title" && *f != "body")) {
-      return make_error("invalid_op", w + ": \"f\" must be \"title\" or \"body\"");
+    if (f == j.end() || !f->is_string()) {
+      return make_error("invalid_op",
+                        w + ": \"f\" must be \"title\", \"body\" or a field name string");
     }
-    e.field = *f == "title" ? Field::title : Field::body;
+    auto field = Field::named(f->get_ref<const std::string&>());
+    if (!field.ok()) return prefixed(field.error(), w + ": \"f\"").error();
+    e.field = std::move(field).value();
     auto op = j.find("op");
     if (op == j.end()) return make_error("invalid_op", w + ": \"op\" is missing");
     auto text = parse_text_op(*op);
@@ -591,6 +747,12 @@ Result<DocComponent> parse_component(const json& j, std::size_t i) {
     a.section = id;
     if (Status st = position(a.position); !st.ok()) return st.error();
     if (Status st = texts(a.title, a.body); !st.ok()) return st.error();
+    if (auto kind = j.find("kind"); kind != j.end()) {
+      if (!kind->is_string()) return make_error("invalid_op", w + ": \"kind\" is not a string");
+      a.kind = kind->get<std::string>();
+      if (Status st = check_field_name(a.kind, "kind"); !st.ok()) return prefixed(st, w).error();
+    }
+    if (Status st = read_fields(j, a.fields, w, "invalid_op"); !st.ok()) return st.error();
     return DocComponent(std::move(a));
   }
   if (k == "remove") return DocComponent(SectionRemove{id});
@@ -598,6 +760,7 @@ Result<DocComponent> parse_component(const json& j, std::size_t i) {
     SectionRestore r;
     r.section = id;
     if (Status st = texts(r.title, r.body); !st.ok()) return st.error();
+    if (Status st = read_fields(j, r.fields, w, "invalid_op"); !st.ok()) return st.error();
     return DocComponent(std::move(r));
   }
   if (k == "move") {
@@ -640,13 +803,18 @@ json component_to_json(const DocComponent& c) {
       [](const auto& x) -> json {
         using T = std::decay_t<decltype(x)>;
         if constexpr (std::is_same_v<T, SectionEdit>) {
-          return {{"edit", x.section}, {"f", field_name(x.field)}, {"op", to_json(x.op)}};
+          return {{"edit", x.section}, {"f", x.field.name()}, {"op", to_json(x.op)}};
         } else if constexpr (std::is_same_v<T, SectionAdd>) {
-          return {{"add", x.section}, {"pos", x.position}, {"title", x.title}, {"body", x.body}};
+          json j = {{"add", x.section}, {"pos", x.position}, {"title", x.title}, {"body", x.body}};
+          if (!x.kind.empty()) j["kind"] = x.kind;
+          if (!x.fields.empty()) j["fields"] = x.fields;
+          return j;
         } else if constexpr (std::is_same_v<T, SectionRemove>) {
           return {{"remove", x.section}};
         } else if constexpr (std::is_same_v<T, SectionRestore>) {
-          return {{"restore", x.section}, {"title", x.title}, {"body", x.body}};
+          json j = {{"restore", x.section}, {"title", x.title}, {"body", x.body}};
+          if (!x.fields.empty()) j["fields"] = x.fields;
+          return j;
         } else if constexpr (std::is_same_v<T, SectionMove>) {
           return {{"move", x.section}, {"pos", x.position}};
         } else if constexpr (std::is_same_v<T, SectionLock>) {
@@ -671,12 +839,14 @@ Error invalid_document(const std::string& message) {
   return make_error("invalid_document", message);
 }
 
-Status parse_section(const json& j, std::size_t i, Section& s) {
+// version: the snapshot's format version (1: no kind or named fields; 2: with them).
+Status parse_section(const json& j, std::size_t i, int version, Section& s) {
   const std::string at = "section " + num(i);
   if (!j.is_object()) return invalid_document(at + " is not an object");
   for (const auto& [key, value] : j.items()) {
+    const bool v2_key = version >= 2 && (key == "kind" || key == "fields");
     if (key != "id" && key != "pos" && key != "title" && key != "body" && key != "removed" &&
-        key != "locked" && key != "approvals") {
+        key != "locked" && key != "approvals" && !v2_key) {
       const bool printable = utf8::validate(key).ok() && key.size() <= 64;
       return invalid_document(at + " has an unknown key" +
                               (printable ? " \"" + key + "\"" : std::string()));
@@ -696,6 +866,16 @@ Status parse_section(const json& j, std::size_t i, Section& s) {
   if (Status st = read_string(j, "body", body, true, w, "invalid_document"); !st.ok()) return st;
   s.title = Rope(title);
   s.body = Rope(body);
+  if (auto kind = j.find("kind"); kind != j.end()) {
+    if (!kind->is_string()) return invalid_document(w + ": \"kind\" is not a string");
+    s.kind = kind->get<std::string>();
+    if (Status st = check_field_name(s.kind, "kind"); !st.ok()) {
+      return prefixed(st, w, "invalid_document");
+    }
+  }
+  FieldTexts fields;
+  if (Status st = read_fields(j, fields, w, "invalid_document"); !st.ok()) return st;
+  for (auto& [name, text] : fields) s.fields.emplace(name, Rope(text));
   for (const char* flag : {"removed", "locked"}) {
     auto it = j.find(flag);
     if (it == j.end()) continue;
@@ -734,7 +914,9 @@ Status parse_section(const json& j, std::size_t i, Section& s) {
       s.approvals.emplace(inst, std::move(ap));
     }
   }
-  if (s.removed && (!s.title.empty() || !s.body.empty() || s.locked)) {
+  const bool fields_empty =
+      std::all_of(s.fields.begin(), s.fields.end(), [](const auto& f) { return f.second.empty(); });
+  if (s.removed && (!s.title.empty() || !s.body.empty() || !fields_empty || s.locked)) {
     return invalid_document(w + ": a removed section must have no text and not be locked");
   }
   if (!s.locked && !s.approvals.empty()) {
@@ -758,6 +940,25 @@ Status check_section_id(std::string_view id) {
     if (digit_value(c) < 0 && c != '_' && c != '-') {
       return make_error("invalid_op",
                         "section id has a character outside [A-Za-z0-9_-] at " + num(i));
+    }
+  }
+  return Status::Ok();
+}
+
+Status check_field_name(std::string_view name, const char* what) {
+  if (name.empty()) return make_error("invalid_op", std::string(what) + " is empty");
+  if (name.size() > kMaxFieldNameLength) {
+    return make_error("invalid_op", std::string(what) + " of " + num(name.size()) +
+                                        " characters is longer than " + num(kMaxFieldNameLength));
+  }
+  if (name[0] < 'a' || name[0] > 'z') {
+    return make_error("invalid_op", std::string(what) + " must start with a letter a-z");
+  }
+  for (std::size_t i = 1; i < name.size(); ++i) {
+    const char c = name[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) {
+      return make_error("invalid_op",
+                        std::string(what) + " has a character outside [a-z0-9_] at " + num(i));
     }
   }
   return Status::Ok();
@@ -826,6 +1027,57 @@ Result<std::string> position_between(std::string_view before, std::string_view a
   return key;
 }
 
+// ---- Fields and sections ------------------------------------------------------------------
+
+Result<Field> Field::named(std::string_view name) {
+  if (name == "title") return Field::title;
+  if (name == "body") return Field::body;
+  if (Status st = check_field_name(name); !st.ok()) return st.error();
+  Field f(Kind::named);
+  f.name_ = std::string(name);
+  return f;
+}
+
+std::string_view Field::name() const {
+  switch (kind_) {
+    case Kind::title:
+      return "title";
+    case Kind::body:
+      return "body";
+    case Kind::named:
+      break;
+  }
+  return name_;
+}
+
+const Rope* Section::text(const Field& f) const {
+  switch (f.kind()) {
+    case Field::Kind::title:
+      return &title;
+    case Field::Kind::body:
+      return &body;
+    case Field::Kind::named:
+      break;
+  }
+  return field(f.name());
+}
+
+const Rope* Section::field(std::string_view name) const {
+  auto it = fields.find(name);
+  return it == fields.end() ? nullptr : &it->second;
+}
+
+std::size_t Section::text_bytes() const {
+  std::size_t n = title.size_bytes() + body.size_bytes();
+  for (const auto& [name, text] : fields) n += text.size_bytes();
+  return n;
+}
+
+bool Section::incomplete() const {
+  const Rope* prompt = field(kPromptField);
+  return prompt && !prompt->empty() && is_blank(body);
+}
+
 // ---- Document -----------------------------------------------------------------------------
 
 const Section* Document::find(std::string_view id) const {
@@ -848,11 +1100,19 @@ std::vector<const Section*> Document::ordered() const {
 
 json to_json(const Document& doc) {
   json sections = json::array();
+  int version = 1;
   for (const auto& [id, s] : doc.sections()) {
     json j = {{"id", s.id},
               {"pos", s.position},
               {"title", s.title.to_string()},
               {"body", s.body.to_string()}};
+    if (!s.kind.empty()) j["kind"] = s.kind;
+    if (!s.fields.empty()) {
+      json fields = json::object();
+      for (const auto& [name, text] : s.fields) fields[name] = text.to_string();
+      j["fields"] = std::move(fields);
+    }
+    if (!s.kind.empty() || !s.fields.empty()) version = 2;
     if (s.removed) j["removed"] = true;
     if (s.locked) j["locked"] = true;
     if (!s.approvals.empty()) {
@@ -864,7 +1124,7 @@ json to_json(const Document& doc) {
     }
     sections.push_back(std::move(j));
   }
-  return {{"v", 1}, {"sections", std::move(sections)}};
+  return {{"v", version}, {"sections", std::move(sections)}};
 }
 
 Result<Document> parse_document(const json& j) {
@@ -875,9 +1135,11 @@ Result<Document> parse_document(const json& j) {
     }
   }
   auto v = j.find("v");
-  if (v == j.end() || !v->is_number_integer() || v->get<std::int64_t>() != 1) {
-    return invalid_document("the document's format version \"v\" must be 1");
+  if (v == j.end() || !v->is_number_integer() ||
+      (v->get<std::int64_t>() != 1 && v->get<std::int64_t>() != 2)) {
+    return invalid_document("the document's format version \"v\" must be 1 or 2");
   }
+  const int version = static_cast<int>(v->get<std::int64_t>());
   auto list = j.find("sections");
   if (list == j.end() || !list->is_array()) {
     return invalid_document("the document's \"sections\" must be an array");
@@ -886,7 +1148,7 @@ Result<Document> parse_document(const json& j) {
   SectionMap& sections = DocumentInternal::sections(doc);
   for (std::size_t i = 0; i < list->size(); ++i) {
     Section s;
-    if (Status st = parse_section((*list)[i], i, s); !st.ok()) return st.error();
+    if (Status st = parse_section((*list)[i], i, version, s); !st.ok()) return st.error();
     if (sections.count(s.id)) {
       return invalid_document("section " + num(i) + ": the id " + q(s.id) + " appears twice");
     }
@@ -986,7 +1248,7 @@ Result<DocOp> invert(const DocOp& op, const Document& before) {
             if (s->removed || x.op.empty()) return Status::Ok();
             // Deletes take their text from the document, not from the op: a client's {"d": "..."}
             // is not checked against what it deletes (PROTOCOL.md, Text operations).
-            auto full = make_invertible(strip_invertible(x.op), s->text(x.field));
+            auto full = make_invertible(strip_invertible(x.op), *s->text(x.field));
             if (!full.ok()) return full.error();
             auto undo = invert(*full);
             if (!undo.ok()) return undo.error();
@@ -994,7 +1256,12 @@ Result<DocOp> invert(const DocOp& op, const Document& before) {
           } else if constexpr (std::is_same_v<T, SectionAdd>) {
             inv.push_back(SectionRemove{id});
           } else if constexpr (std::is_same_v<T, SectionRemove>) {
-            inv.push_back(SectionRestore{id, s->title.to_string(), s->body.to_string()});
+            FieldTexts fields;
+            for (const auto& [name, text] : s->fields) {
+              if (!text.empty()) fields.emplace(name, text.to_string());
+            }
+            inv.push_back(
+                SectionRestore{id, s->title.to_string(), s->body.to_string(), std::move(fields)});
           } else if constexpr (std::is_same_v<T, SectionRestore>) {
             inv.push_back(SectionRemove{id});
           } else if constexpr (std::is_same_v<T, SectionMove>) {

@@ -2,11 +2,13 @@
 // change it (text edits and structure: add, remove, restore, move, lock, unlock, approve).
 //
 // A Document is a set of sections addressed by stable ids (never by index). Each section has a
-// fractional position key (sections are ordered by key, bytewise, ties broken by id), a title and
-// a body (Ropes), a `removed` tombstone flag, a `locked` flag and, while locked, one approval per
-// institution. Removed sections stay as tombstones: their id is never reused and they keep their
-// position, but their text is emptied (the text lives on in the revision log; `restore` brings it
-// back, see below and protocol/PROTOCOL.md "Document operations").
+// fractional position key (sections are ordered by key, bytewise, ties broken by id), a kind
+// ("" = prose, "course", "unit", ...: set when added, never changed), a title and a body and any
+// named text fields its add gave it (Ropes), a `removed` tombstone flag, a `locked` flag and,
+// while locked, one approval per institution. Removed sections stay as tombstones: their id is
+// never reused and they keep their position, but their text is emptied (the text lives on in the
+// revision log; `restore` brings it back, see below and protocol/PROTOCOL.md "Document
+// operations").
 //
 // A DocOp is a list of components applied in order, atomically. apply/transform/compose/invert
 // below follow the rules written in protocol/PROTOCOL.md; the transform law is
@@ -48,8 +50,19 @@ inline constexpr std::size_t kMaxNameLength = 128;
 // An approval's text hash: 1..128 characters of [A-Za-z0-9_:+/=.-] (opaque to the server).
 inline constexpr std::size_t kMaxTextHashLength = 128;
 
+// A field or kind name: 1..32 characters of [a-z0-9_], the first a letter.
+inline constexpr std::size_t kMaxFieldNameLength = 32;
+// At most this many named fields (besides title and body) in one section.
+inline constexpr std::size_t kMaxFields = 32;
+// The named field whose non-empty text marks a template section: its text is the prompt shown
+// where the body is still empty, and a lock is refused (section_incomplete) while the body is
+// blank.
+inline constexpr std::string_view kPromptField = "prompt";
+
 // OK, or invalid_op with the reason.
 Status check_section_id(std::string_view id);
+// OK, or invalid_op: `what` ("field", "kind") is not a valid name.
+Status check_field_name(std::string_view name, const char* what = "field name");
 Status check_position(std::string_view position);
 
 // A position key strictly between `before` and `after`; "" for `before` means the start, "" for
@@ -62,7 +75,36 @@ Result<std::string> position_between(std::string_view before, std::string_view a
 
 // ---- The document -------------------------------------------------------------------------
 
-enum class Field : std::uint8_t { title, body };
+// One text field of a section: its title, its body or a named field. Title and body are kinds
+// of their own, so the edit path for them compares a byte, never a string.
+class Field {
+ public:
+  enum class Kind : std::uint8_t { title, body, named };
+
+  static const Field title;
+  static const Field body;
+
+  Field() = default;  // the body
+  // The field with this name: "title", "body", or a named field (check_field_name).
+  // Errors: invalid_op.
+  static Result<Field> named(std::string_view name);
+
+  Kind kind() const { return kind_; }
+  bool is_named() const { return kind_ == Kind::named; }
+  // "title", "body" or the field's name.
+  std::string_view name() const;
+
+  friend bool operator==(const Field&, const Field&) = default;
+
+ private:
+  explicit Field(Kind k) : kind_(k) {}
+
+  Kind kind_ = Kind::body;
+  std::string name_;  // only for Kind::named
+};
+
+inline const Field Field::title{Field::Kind::title};
+inline const Field Field::body{Field::Kind::body};
 
 // One institution's approval of a locked section.
 struct Approval {
@@ -73,17 +115,32 @@ struct Approval {
   friend bool operator==(const Approval&, const Approval&) = default;
 };
 
+// Named fields of a section, by name (never "title" or "body").
+using FieldMap = std::map<std::string, Rope, std::less<>>;
+// Named fields' text as UTF-8, for add and restore.
+using FieldTexts = std::map<std::string, std::string, std::less<>>;
+
 struct Section {
   std::string id;
   std::string position;
+  std::string kind;  // "" = prose; else a name (check_field_name); fixed when added
   Rope title;
   Rope body;
-  bool removed = false;  // a tombstone: hidden, text empty, not locked, no approvals
+  FieldMap fields;       // the named fields; which ones is fixed when added
+  bool removed = false;  // a tombstone: hidden, every text empty, not locked, no approvals
   bool locked = false;
   // institution -> approval; never empty unless locked (unlock clears them).
   std::map<std::string, Approval, std::less<>> approvals;
 
-  const Rope& text(Field f) const { return f == Field::title ? title : body; }
+  // The text of field f, or nullptr when the section has no such named field.
+  const Rope* text(const Field& f) const;
+  // The text of a named field, or nullptr.
+  const Rope* field(std::string_view name) const;
+  // The size of all the section's text (title, body, named fields) in UTF-8 bytes.
+  std::size_t text_bytes() const;
+  // True when a template section's body is still to be written: its prompt field is non-empty
+  // and its body is blank (nothing but spaces, tabs and line breaks).
+  bool incomplete() const;
 
   friend bool operator==(const Section&, const Section&) = default;
 };
@@ -108,28 +165,33 @@ class Document {
 
 // The snapshot format (see PROTOCOL.md): {"v":1,"sections":[{"id":..,"pos":..,"title":..,
 // "body":..,"removed"?:true,"locked"?:true,"approvals"?:{inst:{"user","time","hash"}}}, ...]},
-// sections sorted by id.
+// sections sorted by id. Version 2 is version 1 plus "kind"?:name and "fields"?:{name:text} per
+// section; to_json writes "v":2 only when some section has a kind or named fields, so a document
+// without them is written exactly as before.
 nlohmann::json to_json(const Document& doc);
-// Parses and validates a snapshot: every id, key, string and invariant (tombstones empty and
-// unlocked, approvals only on locked sections, no duplicate ids).
+// Parses and validates a snapshot (version 1 or 2): every id, key, string and invariant
+// (tombstones' texts empty and unlocked, approvals only on locked sections, no duplicate ids).
 // Errors: invalid_document, invalid_utf8.
 Result<Document> parse_document(const nlohmann::json& j);
 
 // ---- Document operations ------------------------------------------------------------------
 
-// Edits the title or body of a section with a text operation.
+// Edits one text field of a section (title, body or a named field) with a text operation.
 struct SectionEdit {
   std::string section;
   Field field = Field::body;
   TextOp op;
   friend bool operator==(const SectionEdit&, const SectionEdit&) = default;
 };
-// Adds a new section (the id must never have been used in this document).
+// Adds a new section (the id must never have been used in this document), with its kind and
+// named fields (both fixed for the section's life).
 struct SectionAdd {
   std::string section;
   std::string position;
-  std::string title;  // UTF-8
-  std::string body;   // UTF-8
+  std::string title;    // UTF-8
+  std::string body;     // UTF-8
+  std::string kind{};   // "" = prose
+  FieldTexts fields{};  // name -> initial text (may be "")
   friend bool operator==(const SectionAdd&, const SectionAdd&) = default;
 };
 // Removes a live, unlocked section: it becomes a tombstone (text emptied, position kept).
@@ -137,11 +199,13 @@ struct SectionRemove {
   std::string section;
   friend bool operator==(const SectionRemove&, const SectionRemove&) = default;
 };
-// Brings a removed section back, with this text, at its tombstone's position.
+// Brings a removed section back, with this text, at its tombstone's position (named fields not
+// listed come back empty).
 struct SectionRestore {
   std::string section;
-  std::string title;  // UTF-8
-  std::string body;   // UTF-8
+  std::string title;    // UTF-8
+  std::string body;     // UTF-8
+  FieldTexts fields{};  // name -> text; only fields the section has
   friend bool operator==(const SectionRestore&, const SectionRestore&) = default;
 };
 // Gives a section (live or removed) a new position key.
@@ -183,7 +247,9 @@ struct DocOp {
 };
 
 // Wire form (see PROTOCOL.md): a JSON array of objects, one per component, e.g.
-//   {"edit":"s1","f":"body","op":[3,"hi"]}   {"add":"s2","pos":"V","title":"Vision","body":""}
+//   {"edit":"s1","f":"body","op":[3,"hi"]}   {"edit":"c","f":"ects","op":["5"]}
+//   {"add":"s2","pos":"V","title":"Vision","body":""}
+//   {"add":"u1","pos":"W","title":"Unit 1","kind":"unit","fields":{"ects":"","outcomes":""}}
 //   {"remove":"s2"}   {"restore":"s2","title":"..","body":".."}   {"move":"s2","pos":"k"}
 //   {"lock":"s2"}   {"unlock":"s2"}
 //   {"approve":"s2","inst":"uni-graz","user":"u17","time":1732900000000,"hash":"fnv1a:.."}
@@ -201,10 +267,12 @@ Status check(const Document& doc, const DocOp& op);
 //   remove   section_removed, section_locked.
 //   restore  section_not_removed.
 //   move     allowed on live, removed and locked sections.
-//   lock     section_removed, section_locked (already locked).
+//   lock     section_removed, section_locked (already locked), section_incomplete (a template
+//            section whose body is blank: Section::incomplete).
 //   unlock   section_removed, section_not_locked; clears the approvals.
 //   approve  section_removed, section_not_locked.
-// Any component naming a section not in the document (other than add): unknown_section.
+// Any component naming a section not in the document (other than add): unknown_section; an edit
+// or restore naming a field the section does not have: unknown_field.
 // Malformed components (ids, keys, UTF-8): invalid_op / invalid_utf8.
 Status apply(Document& doc, const DocOp& op);
 

@@ -182,13 +182,11 @@ Result<ClientMessage> parse_presence(const json& j, std::uint64_t doc) {
   m.rev = *rev;
   auto field = string_field(j, "field");
   if (!field) return std::move(field).error();
-  if (*field == "title") {
-    c.field = Field::title;
-  } else if (*field == "body") {
-    c.field = Field::body;
-  } else {
-    return make_error("invalid_value", "\"field\" must be \"title\" or \"body\"");
+  auto named = Field::named(*field);  // "title", "body" or a named field
+  if (!named) {
+    return make_error("invalid_value", "\"field\": " + named.error().message);
   }
+  c.field = std::move(named).value();
   auto anchor = whole_number(j, "anchor", 0);
   if (!anchor) return std::move(anchor).error();
   auto head = whole_number(j, "head", 0);
@@ -238,7 +236,7 @@ Result<ClientMessage> parse_client_message(std::string_view text, MessageContext
 
 // ---- Encoders -------------------------------------------------------------------------------
 
-std::string_view field_name(Field f) { return f == Field::title ? "title" : "body"; }
+std::string_view field_name(const Field& f) { return f.name(); }
 
 json revision_json(const RevisionMessage& r) {
   json j = json::object();

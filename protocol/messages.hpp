@@ -136,6 +136,6 @@ std::string encode_error(const Error& error, const MessageContext& ctx = {});
 // The JSON forms used inside the messages above (exposed for tests and the HTTP API).
 nlohmann::json revision_json(const RevisionMessage& r);
 nlohmann::json presence_json(const PresenceEntry& p);
-std::string_view field_name(Field f);
+std::string_view field_name(const Field& f);
 
 }  // namespace jointly::protocol

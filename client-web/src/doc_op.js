@@ -3,12 +3,15 @@
 //
 // A document operation is a list of components applied in order, all or nothing. Its value here
 // is its canonical wire form, a JSON array of plain objects, one per component:
-//   {edit: id, f: 'title'|'body', op: TEXTOP}   a text edit of a section's field
-//   {add: id, pos, title, body}                 a new section (the id never used before)
+//   {edit: id, f: FIELD, op: TEXTOP}            a text edit of a section's field: 'title', 'body'
+//                                               or a named field ('ects', 'prompt', ...)
+//   {add: id, pos, title, body, kind?, fields?} a new section (the id never used before), with
+//                                               its kind and named fields {name: text}
 //   {remove: id}                                a live, unlocked section becomes a tombstone
-//   {restore: id, title, body}                  a removed section comes back with this text
+//   {restore: id, title, body, fields?}         a removed section comes back with this text
 //   {move: id, pos}                             a new position key
-//   {lock: id}  {unlock: id}                    unlock also clears the approvals
+//   {lock: id}  {unlock: id}                    unlock also clears the approvals; a lock of a
+//                                               template section with a blank body is refused
 //   {approve: id, inst, user, time, hash}       one institution's approval of a locked section
 // Text ops are those of ot-text-unicode (./text_op.js); positions count code points.
 //
@@ -18,7 +21,8 @@
 
 import { OpError, prefixed } from './errors.js';
 import {
-  Doc, checkApproval, checkSectionId, hasKey, isObject, makeSection, readString, readTime,
+  Doc, checkApproval, checkFieldName, checkSectionId, fieldText, hasKey, isIncomplete, isObject,
+  makeSection, readFields, readString, readTime,
 } from './document.js';
 import { checkPosition, compareSections, positionBetween } from './position.js';
 import {
@@ -31,8 +35,8 @@ export { Doc, OpError, positionBetween, compareSections };
 /// The kinds of component, in the order the C++ core looks for them, with the other keys each
 /// one takes.
 const KINDS = [
-  ['edit', ['f', 'op']], ['add', ['pos', 'title', 'body']], ['remove', []],
-  ['restore', ['title', 'body']], ['move', ['pos']], ['lock', []], ['unlock', []],
+  ['edit', ['f', 'op']], ['add', ['pos', 'title', 'body', 'kind', 'fields']], ['remove', []],
+  ['restore', ['title', 'body', 'fields']], ['move', ['pos']], ['lock', []], ['unlock', []],
   ['approve', ['inst', 'user', 'time', 'hash']],
 ];
 
@@ -85,7 +89,12 @@ function parseComponent(j, i) {
   });
   switch (k) {
     case 'edit': {
-      if (j.f !== 'title' && j.f !== 'body') throw new OpError('invalid_op', `${w}: "f" must be "title" or "body"`);
+      if (typeof j.f !== 'string') {
+        throw new OpError('invalid_op', `${w}: "f" must be "title", "body" or a field name string`);
+      }
+      if (j.f !== 'title' && j.f !== 'body') {
+        try { checkFieldName(j.f); } catch (e) { throw prefixed(e, `${w}: "f"`); }
+      }
       if (!hasKey(j, 'op')) throw new OpError('invalid_op', `${w}: "op" is missing`);
       let op;
       try { op = parseTextOp(j.op); } catch (e) { throw prefixed(e, w); }
@@ -94,12 +103,23 @@ function parseComponent(j, i) {
     case 'add': {
       const pos = position();
       const { title, body } = texts();
-      return { add: id, pos, title, body };
+      const c = { add: id, pos, title, body };
+      if (hasKey(j, 'kind')) {
+        if (typeof j.kind !== 'string') throw new OpError('invalid_op', `${w}: "kind" is not a string`);
+        try { checkFieldName(j.kind, 'kind'); } catch (e) { throw prefixed(e, w); }
+        c.kind = j.kind;
+      }
+      const fields = readFields(j, w, 'invalid_op');
+      if (fields.size > 0) c.fields = Object.fromEntries(fields);
+      return c;
     }
     case 'remove': return { remove: id };
     case 'restore': {
       const { title, body } = texts();
-      return { restore: id, title, body };
+      const c = { restore: id, title, body };
+      const fields = readFields(j, w, 'invalid_op');
+      if (fields.size > 0) c.fields = Object.fromEntries(fields);
+      return c;
     }
     case 'move': return { move: id, pos: position() };
     case 'lock': return { lock: id };
@@ -137,6 +157,7 @@ const unknownSection = (w) => new OpError('unknown_section', `${w}: no such sect
 const sectionRemoved = (w) => new OpError('section_removed', `${w}: the section is removed`);
 const sectionLocked = (w) => new OpError('section_locked', `${w}: the section is locked`);
 const sectionNotLocked = (w) => new OpError('section_not_locked', `${w}: the section is not locked`);
+const unknownField = (w, name) => new OpError('unknown_field', `${w}: the section has no field "${name}"`);
 
 /// Applies op to doc and returns the new document; all or nothing (doc is a value and never
 /// changes). REQUIRES: op came from parseDocOp or from this module. Rules, per component:
@@ -145,9 +166,12 @@ const sectionNotLocked = (w) => new OpError('section_not_locked', `${w}: the sec
 ///   add      section_exists when the id is in the document (removed or not).
 ///   remove   section_removed, section_locked.        restore  section_not_removed.
 ///   move     allowed on live, removed and locked sections.
-///   lock     section_removed, section_locked.        unlock   section_removed, section_not_locked.
+///   lock     section_removed, section_locked, section_incomplete (a template section: a
+///            non-empty prompt field and a blank body).
+///   unlock   section_removed, section_not_locked.
 ///   approve  section_removed, section_not_locked.
-/// Any other component naming a section not in the document: unknown_section.
+/// Any other component naming a section not in the document: unknown_section; an edit or
+/// restore naming a field the section does not have: unknown_field.
 /// Throws OpError with these codes; the message names the component and the section.
 export function apply(doc, op) {
   const sections = new Map(doc.sections);
@@ -176,11 +200,17 @@ function applyComponent(sections, c, i) {
     case 'edit': {
       const we = `${w}, ${c.f} field`;
       if (!s) throw unknownSection(we);
+      const before = fieldText(s, c.f);
+      if (before === undefined) throw unknownField(w, c.f);
       if (s.removed || c.op.length === 0) return;
       if (s.locked) throw sectionLocked(we);
       let text;
-      try { text = applyText(s[c.f], c.op); } catch (e) { throw prefixed(e, we); }
-      set({ [c.f]: text });
+      try { text = applyText(before, c.op); } catch (e) { throw prefixed(e, we); }
+      if (c.f === 'title' || c.f === 'body') {
+        set({ [c.f]: text });
+      } else {
+        set({ fields: new Map(s.fields).set(c.f, text) });
+      }
       return;
     }
     case 'add':
@@ -188,19 +218,26 @@ function applyComponent(sections, c, i) {
         throw new OpError('section_exists',
           `${w}: the document already has a section "${id}"${s.removed ? ' (removed)' : ''}`);
       }
-      sections.set(id, makeSection({ id, pos: c.pos, title: c.title, body: c.body }));
+      sections.set(id, makeSection({
+        id, pos: c.pos, kind: c.kind || '', title: c.title, body: c.body,
+        fields: new Map(Object.entries(c.fields || {})),
+      }));
       return;
     case 'remove':
       if (!s) throw unknownSection(w);
       if (s.removed) throw sectionRemoved(`${w} already`);
       if (s.locked) throw sectionLocked(w);
-      set({ removed: true, title: '', body: '' });
+      set({ removed: true, title: '', body: '', fields: new Map([...s.fields.keys()].map((k) => [k, ''])) });
       return;
-    case 'restore':
+    case 'restore': {
       if (!s) throw unknownSection(w);
+      const given = c.fields || {};
+      for (const name of Object.keys(given).sort()) if (!s.fields.has(name)) throw unknownField(w, name);
       if (!s.removed) throw new OpError('section_not_removed', `${w}: the section is not removed`);
-      set({ removed: false, title: c.title, body: c.body });
+      const fields = new Map([...s.fields.keys()].map((k) => [k, hasKey(given, k) ? given[k] : '']));
+      set({ removed: false, title: c.title, body: c.body, fields });
       return;
+    }
     case 'move':
       if (!s) throw unknownSection(w);
       set({ pos: c.pos });
@@ -209,6 +246,10 @@ function applyComponent(sections, c, i) {
       if (!s) throw unknownSection(w);
       if (s.removed) throw sectionRemoved(w);
       if (s.locked) throw sectionLocked(`${w} already`);
+      if (isIncomplete(s)) {
+        throw new OpError('section_incomplete',
+          `${w}: the section's text is still to be written (its body is empty and it has a prompt)`);
+      }
       set({ locked: true });
       return;
     case 'unlock':
@@ -257,6 +298,14 @@ function transformComponent(x, y, side) {
       const out = [];
       if (y.title !== x.title) out.push({ edit: x.restore, f: 'title', op: replacement(y.title, x.title) });
       if (y.body !== x.body) out.push({ edit: x.restore, f: 'body', op: replacement(y.body, x.body) });
+      // Named fields, in name order; a field one restore leaves out comes back empty.
+      const xf = x.fields || {};
+      const yf = y.fields || {};
+      for (const name of [...new Set([...Object.keys(xf), ...Object.keys(yf)])].sort()) {
+        const from = hasKey(yf, name) ? yf[name] : '';
+        const to = hasKey(xf, name) ? xf[name] : '';
+        if (from !== to) out.push({ edit: x.restore, f: name, op: replacement(from, to) });
+      }
       return out;
     }
     case 'move':
@@ -363,6 +412,9 @@ export function typedText(op) {
       const id = sectionOf(c);
       if (c.title) out.push({ section: id, field: 'title', text: c.title });
       if (c.body) out.push({ section: id, field: 'body', text: c.body });
+      for (const [name, text] of Object.entries(c.fields || {})) {
+        if (text) out.push({ section: id, field: name, text });
+      }
     }
   }
   return out;
@@ -374,7 +426,7 @@ export function typedText(op) {
 /// An edit component of a section's field from a text op.
 export const edit = (section, field, op) => ({ edit: section, f: field, op: parseTextOp(op) });
 
-/// The length of a section's field in code points.
-export const fieldLength = (doc, section, field) => codePoints(doc.section(section)[field]);
+/// The length of a section's field ('title', 'body' or a named field) in code points.
+export const fieldLength = (doc, section, field) => codePoints(fieldText(doc.section(section), field));
 
 export { baseLength };

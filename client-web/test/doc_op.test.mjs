@@ -249,3 +249,56 @@ describe('compose and the rest', () => {
       [{ section: 's1', field: 'body', text: 'hi' }, { section: 'n', field: 'title', text: 'T' }]);
   });
 });
+
+describe('kinds and named fields', () => {
+  const COURSE = { id: 'c', pos: 'V', title: 'Course', body: '', kind: 'course', fields: { ects: '5', outcomes: 'LO1: plan' } };
+  const TEMPLATE = { id: 't', pos: 'k', title: 'Joint vision', body: '', fields: { prompt: 'Which needs?' } };
+  const C = Doc.fromJSON({ v: 2, sections: [COURSE, TEMPLATE] });
+
+  it('adds a section with a kind and named fields and edits them live', () => {
+    const d = run(Doc.fromJSON({ v: 1, sections: [] }), [{ add: 'u1', pos: 'V', title: 'Unit 1', kind: 'unit', fields: { ects: '2' } }]);
+    assert.equal(d.section('u1').kind, 'unit');
+    const e = run(d, [{ edit: 'u1', f: 'ects', op: [1, ',5'] }]);
+    assert.equal(e.section('u1').fields.get('ects'), '2,5');
+    assert.deepEqual(e.toJSON().sections[0].fields, { ects: '2,5' });
+    assert.equal(e.toJSON().v, 2);
+  });
+  it('refuses an edit of a field the section does not have with unknown_field', () => {
+    assert.equal(codeOf(() => run(C, [{ edit: 't', f: 'ects', op: ['5'] }])), 'unknown_field');
+    assert.equal(codeOf(() => parseDocOp([{ edit: 't', f: 'Ects', op: [] }])), 'invalid_op');
+  });
+  it('refuses a lock of a template section whose body is blank with section_incomplete', () => {
+    assert.equal(codeOf(() => run(C, [{ lock: 't' }])), 'section_incomplete');
+    assert.equal(codeOf(() => run(C, [{ edit: 't', f: 'body', op: [' \n'] }, { lock: 't' }])), 'section_incomplete');
+    assert.ok(run(C, [{ edit: 't', f: 'body', op: ['Needs'] }, { lock: 't' }]).section('t').locked);
+    assert.ok(run(C, [{ lock: 'c' }]).section('c').locked); // no prompt: no rule
+  });
+  it('empties every field on remove and brings listed ones back on restore', () => {
+    const gone = run(C, [{ remove: 'c' }]);
+    assert.deepEqual([...gone.section('c').fields.values()], ['', '']);
+    assert.equal(gone.section('c').kind, 'course');
+    const back = run(gone, [{ restore: 'c', fields: { ects: '6' } }]);
+    assert.equal(back.section('c').fields.get('ects'), '6');
+    assert.equal(back.section('c').fields.get('outcomes'), '');
+    assert.equal(codeOf(() => run(gone, [{ restore: 'c', fields: { eqf: '6' } }])), 'unknown_field');
+  });
+  it('keeps version 1 snapshots as they were and refuses kinds in them', () => {
+    assert.equal(D.toJSON().v, 1);
+    assert.equal(codeOf(() => Doc.fromJSON({ v: 1, sections: [{ id: 'a', pos: 'V', kind: 'unit' }] })), 'invalid_document');
+    assert.deepEqual(Doc.fromJSON(C.toJSON()).toJSON(), C.toJSON());
+  });
+  it('transforms edits of one named field as text and lets edits of others pass', () => {
+    const a = parseDocOp([{ edit: 'c', f: 'ects', op: ['1'] }]);
+    const b = parseDocOp([{ edit: 'c', f: 'ects', op: ['2'] }]);
+    const x = apply(apply(C, a), transform(b, a, 'right'));
+    const y = apply(apply(C, b), transform(a, b, 'left'));
+    assert.deepEqual(x.toJSON(), y.toJSON());
+    const other = parseDocOp([{ edit: 'c', f: 'outcomes', op: ['x'] }]);
+    assert.deepEqual(transform(a, other, 'left'), a);
+    assert.equal(compose(a, other).length, 2);
+  });
+  it('lists the text typed into named fields of an add', () => {
+    assert.deepEqual(typedText([{ add: 'u', pos: 'V', title: '', body: '', fields: { ects: '5' } }]),
+      [{ section: 'u', field: 'ects', text: '5' }]);
+  });
+});

@@ -5,8 +5,10 @@
 //   node tests/differential/docop_differential.mjs --bin build/bin/jointly-docop [--seed N] [--cases N]
 //
 // It generates random requests over documents in every state (live, removed, locked with
-// approvals; text with emoji, combining marks and CJK): apply of ops that mostly fit and of ops
-// that hit every refusal (unknown_section, section_exists, section_removed, section_locked, ...),
+// approvals; text with emoji, combining marks and CJK; sections of a kind with named fields,
+// template sections with a prompt): apply of ops that mostly fit and of ops that hit every
+// refusal (unknown_section, unknown_field, section_exists, section_removed, section_locked,
+// section_incomplete, ...),
 // transform of two ops made on one document (both sides), compose of an op and one made after
 // it, parsing of malformed ops and snapshots (every kind of mistake each validator names), the
 // document order and position keys. The tool gets every line through one stdin; the JS answer
@@ -37,6 +39,8 @@ const POSITIONS = ['1', 'V', 'V', 'a', 'k', 'z', 'VV', 'a1', '0V', 'zz1'];
 const INSTS = ['uni-graz', 'uni-oulu', 'Universität Wien', 'Masaryk University', '東京大学'];
 const USERS = ['u17', 'Ana Silva', 'Jan Novák', '😀 reviewer'];
 const HASHES = ['fnv1a:9f3a', 'sha256:AbC+/=.-_', 'x'];
+const FIELD_NAMES = ['prompt', 'ects', 'outcomes', 'assessment', 'eqf_level'];
+const KINDS = ['course', 'unit', 'future_kind'];
 
 const cp = (s) => [...s].length;
 const cpSlice = (s, a, b) => [...s].slice(a, b).join('');
@@ -66,15 +70,38 @@ function approval(rnd) {
   };
 }
 
-/// A random snapshot: sections in every state.
+/// Named fields {name: text} for an add (half the time none), or, given the names a section
+/// has, a subset of them for a restore. Empty texts count: a blank body and a prompt are the
+/// template sections that refuse a lock.
+function fieldTexts(rnd, names = null) {
+  const out = {};
+  if (names) {
+    for (const n of names) if (rnd.chance(0.6)) out[n] = text(rnd, 3);
+    return out;
+  }
+  if (rnd.chance(0.5)) return out;
+  for (const n of FIELD_NAMES) if (rnd.chance(0.45)) out[n] = n === 'prompt' && rnd.chance(0.7) ? 'Write it' : text(rnd, 3);
+  return out;
+}
+
+/// A random snapshot: sections in every state, a third of them with a kind and named fields
+/// (then the snapshot is version 2).
 function randomSnapshot(rnd) {
   const ids = IDS.filter(() => rnd.chance(0.55));
+  let v2 = false;
   const sections = ids.map((id) => {
     const s = { id, pos: position(rnd) };
     const r = rnd.next();
+    const structured = rnd.chance(0.35);
+    if (structured) {
+      v2 = true;
+      if (rnd.chance(0.6)) s.kind = rnd.pick(KINDS);
+      s.fields = fieldTexts(rnd);
+    }
     if (r < 0.2) {
       s.removed = true;
       if (rnd.chance(0.5)) { s.title = ''; s.body = ''; }
+      if (s.fields) for (const n of Object.keys(s.fields)) s.fields[n] = '';
     } else {
       s.title = text(rnd, 3);
       s.body = text(rnd, 10);
@@ -90,7 +117,7 @@ function randomSnapshot(rnd) {
   });
   // Snapshot order is by id, but a reader must not depend on it.
   if (rnd.chance(0.3)) sections.reverse();
-  return { v: 1, sections };
+  return { v: v2 || rnd.chance(0.1) ? 2 : 1, sections };
 }
 
 /// A random text op for text, canonical (or, sometimes, with adjacent inserts and deletes that
@@ -126,13 +153,32 @@ function component(rnd, doc) {
   const s = doc.section(id);
   const state = !s ? 'absent' : s.removed ? 'removed' : s.locked ? 'locked' : 'live';
   const wild = rnd.chance(0.12); // any kind, whatever the state
-  const field = rnd.chance(0.3) ? 'title' : 'body';
+  const names = s ? [...s.fields.keys()] : [];
+  const r = rnd.next();
+  const field = names.length > 0 && r < 0.4 ? rnd.pick(names)
+    : rnd.chance(0.03) ? rnd.pick(FIELD_NAMES) // maybe one the section does not have
+      : rnd.chance(0.3) ? 'title' : 'body';
+  const fieldOf = (sec) => (field === 'title' || field === 'body' ? sec[field] : sec.fields.get(field));
   const make = (kind) => {
     switch (kind) {
-      case 'edit': return { edit: id, f: field, op: textOp(rnd, s ? s[field] : text(rnd, 4)) };
-      case 'add': return { add: id, pos: position(rnd), title: text(rnd, 3), body: text(rnd, 6) };
+      case 'edit': {
+        const t = s && fieldOf(s) !== undefined ? fieldOf(s) : text(rnd, 4);
+        return { edit: id, f: field, op: textOp(rnd, t) };
+      }
+      case 'add': {
+        const c = { add: id, pos: position(rnd), title: text(rnd, 3), body: text(rnd, 6) };
+        if (rnd.chance(0.3)) c.kind = rnd.pick(KINDS);
+        const f = fieldTexts(rnd);
+        if (Object.keys(f).length || rnd.chance(0.1)) c.fields = f;
+        return c;
+      }
       case 'remove': return { remove: id };
-      case 'restore': return { restore: id, title: text(rnd, 3), body: text(rnd, 6) };
+      case 'restore': {
+        const c = { restore: id, title: text(rnd, 3), body: text(rnd, 6) };
+        const f = fieldTexts(rnd, rnd.chance(0.95) ? names : FIELD_NAMES);
+        if (Object.keys(f).length) c.fields = f;
+        return c;
+      }
       case 'move': return { move: id, pos: position(rnd) };
       case 'lock': return { lock: id };
       case 'unlock': return { unlock: id };
@@ -180,7 +226,16 @@ const BAD_COMPONENTS = [
   ['id of 65 characters', () => ({ lock: 'a'.repeat(65) })],
   ['id of 64 characters', () => ({ lock: 'a'.repeat(64) })], // valid: unknown_section on apply
   ['edit without f', () => ({ edit: 's1', op: [] })],
-  ['edit with a bad f', (r) => ({ edit: 's1', f: r.pick(['Body', 'text', 1, null]), op: [] })],
+  ['edit with a bad f', (r) => ({ edit: 's1', f: r.pick(['Body', 'Text', '', '2x', 'a-b', 'x'.repeat(33), 1, null]), op: [] })],
+  ['edit of a named field (valid)', (r) => ({ edit: 's1', f: r.pick(['text', 'ects', 'x'.repeat(32)]), op: ['x'] })],
+  ['add with a bad kind', (r) => ({ add: 'n9', pos: 'V', kind: r.pick(['', 'Course', 'a b', 5, null, 'é', 'k'.repeat(33)]) })],
+  ['add with bad fields', (r) => ({ add: 'n9', pos: 'V', fields: r.pick([
+    [], 'x', null, 5, { ects: 5 }, { ECTS: 'x' }, { title: 'x' }, { body: '' }, { '': 'x' }, { 'é': 'x' },
+    { ects: null }, Object.fromEntries([...Array(33).keys()].map((i) => [`f${i}`, ''])),
+  ]) })],
+  ['add with 32 fields (valid)', () => ({ add: 'n9', pos: 'V', fields: Object.fromEntries([...Array(32).keys()].map((i) => [`f${i}`, ''])) })],
+  ['restore with a kind', () => ({ restore: 's1', kind: 'unit' })],
+  ['restore with bad fields', (r) => ({ restore: 's1', fields: r.pick([[], { Ects: '' }, { ects: 1 }]) })],
   ['edit without op', () => ({ edit: 's1', f: 'body' })],
   ['edit with a bad text op', (r) => ({ edit: 's1', f: 'body', op: r.pick([
     5, 'x', {}, null, [0], [1, 1, 'x'], ['x', 3], [3], [''], [{ d: 0 }], [{ d: '' }], [true],
@@ -214,6 +269,7 @@ const BAD_COMPONENTS = [
   ['a lone surrogate in a text', (r) => r.pick([
     { add: 'n9', pos: 'V', title: 'a\ud800' },
     { edit: 's1', f: 'body', op: ['\udc00x'] },
+    { add: 'n9', pos: 'V', fields: { ects: '5\ud800' } },
     { approve: 's1', inst: '\ud83d', user: 'u', time: 1, hash: 'h' },
   ])],
 ];
@@ -232,7 +288,7 @@ function badOp(rnd, doc) {
 const BAD_SNAPSHOTS = [
   ['not an object', () => (d, r) => r.pick([[], 'x', null, 1])],
   ['unknown top key', () => (d) => ({ ...d, w: 1 })],
-  ['bad version', () => (d, r) => ({ ...d, v: r.pick([2, '1', null, 0, 1.5]) })],
+  ['bad version', () => (d, r) => ({ ...d, v: r.pick([3, '1', '2', null, 0, 1.5]) })],
   ['no version', () => (d) => ({ sections: d.sections })],
   ['sections not an array', () => (d, r) => ({ v: 1, sections: r.pick([{}, null, 'x']) })],
   ['section not an object', () => (d, r) => ({ v: 1, sections: [...d.sections, r.pick([1, null, []])] })],
@@ -255,13 +311,18 @@ const BAD_SNAPSHOTS = [
       { i: { user: 'u', time: raw('2.0'), hash: 'h' } }, { i: { user: 'u', hash: 'h' } }]) }))],
   ['duplicate id', () => (d) => (d.sections.length ? { v: 1, sections: [...d.sections, { ...d.sections[0] }] } : { v: 1, sections: [{ id: 'a', pos: 'V' }, { id: 'a', pos: 'W' }] })],
   ['a lone surrogate', () => (d) => withSection(d, (s) => ({ id: s.id, pos: s.pos, title: 'x\udbff' }))],
+  ['kind or fields in version 1', () => (d, r) => ({ v: 1, sections: withSection(d, (s) => (r.chance(0.5) ? { id: s.id, pos: s.pos, kind: 'unit' } : { id: s.id, pos: s.pos, fields: {} })).sections })],
+  ['version 2 with a bad kind', () => (d, r) => ({ v: 2, sections: withSection(d, (s) => ({ id: s.id, pos: s.pos, kind: r.pick(['', 'Unit', 3]) })).sections })],
+  ['version 2 with bad fields', () => (d, r) => ({ v: 2, sections: withSection(d, (s) => ({ id: s.id, pos: s.pos, fields: r.pick([[], { x: 1 }, { title: '' }, { X: '' }, null]) })).sections })],
+  ['version 2 tombstone with field text', () => (d) => ({ v: 2, sections: withSection(d, (s) => ({ id: s.id, pos: s.pos, removed: true, fields: { ects: '5' } })).sections })],
+  ['version 2 tombstone with empty fields (valid)', () => (d) => ({ v: 2, sections: withSection(d, (s) => ({ id: s.id, pos: s.pos, removed: true, kind: 'unit', fields: { ects: '' } })).sections })],
 ];
 
 function withSection(d, f) {
   const sections = d.sections.length ? d.sections.slice() : [{ id: 'a', pos: 'V' }];
   const i = Math.floor(sections.length / 2);
   sections[i] = f(sections[i]);
-  return { v: 1, sections };
+  return { v: d.v, sections };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -85,6 +85,266 @@ Error apply_error(Document& d, const char* o) {
   return st.ok() ? Error{} : st.error();
 }
 
+// A course section with a kind and named fields, and a template section with a prompt.
+Document course_doc() {
+  return doc_of({R"([{"add":"c","pos":"V","title":"Course","kind":"course",
+                      "fields":{"ects":"5","outcomes":"LO1: plan"}},
+                     {"add":"t","pos":"k","title":"Joint vision","body":"",
+                      "fields":{"prompt":"Which needs does the course answer?"}}])"});
+}
+
+// ---- Kinds and named fields ----------------------------------------------------------------
+
+TEST(FieldNames, AreLowercaseLettersDigitsAndUnderscoresStartingWithALetter) {
+  for (const char* ok :
+       {"a", "ects", "eqf_level", "lo2", "prompt", "abcdefghijklmnopqrstuvwxyz012345"}) {
+    EXPECT_TRUE(check_field_name(ok).ok()) << ok;
+  }
+  for (const char* bad :
+       {"", "Ects", "2lo", "_a", "a-b", "a b", "é", "abcdefghijklmnopqrstuvwxyz0123456"}) {
+    auto st = check_field_name(bad);
+    ASSERT_FALSE(st.ok()) << bad;
+    EXPECT_EQ(st.error().code, "invalid_op");
+  }
+  EXPECT_EQ(Field::named("title")->kind(), Field::Kind::title);
+  EXPECT_EQ(Field::named("body")->kind(), Field::Kind::body);
+  EXPECT_EQ(*Field::named("body"), Field::body);
+  auto ects = Field::named("ects");
+  ASSERT_TRUE(ects.ok());
+  EXPECT_TRUE(ects->is_named());
+  EXPECT_EQ(ects->name(), "ects");
+  EXPECT_FALSE(Field::named("Ects").ok());
+}
+
+TEST(DocumentFields, AddSetsTheKindAndTheNamedFieldsAndEditsChangeThem) {
+  Document d = course_doc();
+  const Section* c = d.find("c");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->kind, "course");
+  ASSERT_EQ(c->fields.size(), 2u);
+  EXPECT_EQ(c->field("ects")->to_string(), "5");
+  EXPECT_EQ(d.find("t")->kind, "");
+  ASSERT_TRUE(apply(d, op(R"([{"edit":"c","f":"ects","op":[{"d":1},"2,5"]},
+                              {"edit":"c","f":"outcomes","op":[9,"\nLO2: 学習 🎓"]}])"))
+                  .ok());
+  c = d.find("c");
+  EXPECT_EQ(c->field("ects")->to_string(), "2,5");
+  EXPECT_EQ(c->field("outcomes")->to_string(), "LO1: plan\nLO2: 学習 🎓");
+  EXPECT_EQ(c->text(*Field::named("ects"))->to_string(), "2,5");
+  EXPECT_EQ(c->text(*Field::named("missing")), nullptr);
+  EXPECT_EQ(c->text_bytes(), std::string("Course2,5LO1: plan\nLO2: 学習 🎓").size());
+}
+
+TEST(DocumentFields, AnEditOfAFieldTheSectionDoesNotHaveIsUnknownField) {
+  Document d = course_doc();
+  Error e = apply_error(d, R"([{"edit":"c","f":"eqf_level","op":["6"]}])");
+  EXPECT_EQ(e.code, "unknown_field");
+  EXPECT_NE(e.message.find("\"eqf_level\""), std::string::npos) << e.message;
+  EXPECT_NE(e.message.find("\"c\""), std::string::npos) << e.message;
+  // Fields are fixed when the section is added: a prose section has none.
+  EXPECT_EQ(apply_error(d, R"([{"edit":"t","f":"ects","op":["5"]}])").code, "unknown_field");
+  EXPECT_EQ(apply_error(d, R"([{"edit":"c","f":"ects","op":[2,"x"]}])").code, "out_of_range");
+}
+
+TEST(DocumentFields, RemoveEmptiesEveryFieldAndRestoreBringsThemBack) {
+  Document d = course_doc();
+  ASSERT_TRUE(apply(d, op(R"([{"remove":"c"}])")).ok());
+  const Section* c = d.find("c");
+  EXPECT_TRUE(c->removed);
+  EXPECT_EQ(c->kind, "course");
+  EXPECT_EQ(c->fields.size(), 2u);
+  EXPECT_EQ(c->text_bytes(), 0u);
+  // An edit of a removed section's field is dropped, as for title and body.
+  ASSERT_TRUE(apply(d, op(R"([{"edit":"c","f":"ects","op":["9"]}])")).ok());
+  EXPECT_EQ(apply_error(d, R"([{"restore":"c","fields":{"eqf":"6"}}])").code, "unknown_field");
+  ASSERT_TRUE(apply(d, op(R"([{"restore":"c","title":"Course","fields":{"ects":"6"}}])")).ok());
+  c = d.find("c");
+  EXPECT_EQ(c->field("ects")->to_string(), "6");
+  EXPECT_EQ(c->field("outcomes")->to_string(), "");  // not listed: back empty
+}
+
+TEST(DocumentFields, ALockOfATemplateSectionWithABlankBodyIsSectionIncomplete) {
+  Document d = course_doc();
+  Error e = apply_error(d, R"([{"lock":"t"}])");
+  EXPECT_EQ(e.code, "section_incomplete");
+  EXPECT_NE(e.message.find("\"t\""), std::string::npos) << e.message;
+  EXPECT_TRUE(d.find("t")->incomplete());
+  // Spaces and line breaks are still blank.
+  ASSERT_TRUE(apply(d, op(R"([{"edit":"t","f":"body","op":[" \n\t"]}])")).ok());
+  EXPECT_EQ(apply_error(d, R"([{"lock":"t"}])").code, "section_incomplete");
+  // Written: the lock passes. Within one op the lock sees the earlier edit.
+  Document written = d;
+  ASSERT_TRUE(
+      apply(written, op(R"([{"edit":"t","f":"body","op":[3,"Needs"]},{"lock":"t"}])")).ok());
+  EXPECT_TRUE(written.find("t")->locked);
+  // ... and an edit that blanks it again, before the lock in the same op, is seen too.
+  Document blanked = written;
+  ASSERT_TRUE(apply(blanked, op(R"([{"unlock":"t"}])")).ok());
+  EXPECT_EQ(apply_error(blanked, R"([{"edit":"t","f":"body","op":[{"d":8}]},{"lock":"t"}])").code,
+            "section_incomplete");
+  // Without a prompt (or with an empty one) an empty section locks: the marker is the prompt.
+  Document d2 = course_doc();
+  ASSERT_TRUE(apply(d2, op(R"([{"lock":"c"}])")).ok());
+  ASSERT_TRUE(apply(d2, op(R"([{"edit":"t","f":"prompt","op":[{"d":35}]},{"lock":"t"}])")).ok());
+  // A section added and locked in one op is checked on what the add gave it.
+  Document d3;
+  EXPECT_EQ(
+      apply_error(d3, R"([{"add":"n","pos":"V","fields":{"prompt":"Write"}},{"lock":"n"}])").code,
+      "section_incomplete");
+}
+
+TEST(DocumentFields, ParsesAndWritesKindsAndFieldsAndLeavesThemOutWhenEmpty) {
+  const char* ops[] = {
+      R"([{"add":"u1","pos":"V","title":"Unit 1","body":"","kind":"unit","fields":{"ects":"2,5","outcomes":"LO1"}}])",
+      R"([{"restore":"u1","title":"Unit 1","body":"","fields":{"ects":"3"}}])",
+      R"([{"edit":"u1","f":"assessment","op":["Exam"]}])",
+  };
+  for (const char* text : ops) EXPECT_EQ(to_json(op(text)), json::parse(text)) << text;
+  // Old ops (no kind, no fields) are written exactly as before.
+  EXPECT_EQ(to_json(op(R"([{"add":"a","pos":"V"}])")),
+            json::parse(R"([{"add":"a","pos":"V","title":"","body":""}])"));
+}
+
+TEST(DocumentFields, RejectsMalformedKindsAndFields) {
+  struct Case {
+    const char* op;
+    const char* needle;
+  };
+  const Case cases[] = {
+      {R"([{"add":"a","pos":"V","kind":"Course"}])", "kind"},
+      {R"([{"add":"a","pos":"V","kind":""}])", "kind is empty"},
+      {R"([{"add":"a","pos":"V","kind":5}])", "\"kind\" is not a string"},
+      {R"([{"add":"a","pos":"V","fields":[]}])", "\"fields\" is not an object"},
+      {R"([{"add":"a","pos":"V","fields":{"ECTS":"5"}}])", "field name"},
+      {R"([{"add":"a","pos":"V","fields":{"ects":5}}])", "field \"ects\" is not a string"},
+      {R"([{"add":"a","pos":"V","fields":{"body":"x"}}])", "not a named field"},
+      {R"([{"restore":"a","kind":"unit"}])", "unknown key \"kind\""},
+      {R"([{"edit":"a","f":"","op":[]}])", "\"f\""},
+      {R"([{"edit":"a","f":7,"op":[]}])", "\"f\""},
+  };
+  for (const auto& c : cases) {
+    Error e = op_error(c.op);
+    EXPECT_EQ(e.code, "invalid_op") << c.op;
+    EXPECT_NE(e.message.find(c.needle), std::string::npos) << c.op << ": " << e.message;
+  }
+  json many = json::parse(R"([{"add":"a","pos":"V","fields":{}}])");
+  for (std::size_t i = 0; i <= kMaxFields; ++i) {
+    std::string name = "f";
+    name += std::to_string(i);
+    many[0]["fields"][name] = "";
+  }
+  auto r = parse_doc_op(many);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "invalid_op");
+  json bad_text = json::parse(R"([{"add":"a","pos":"V","fields":{}}])");
+  bad_text[0]["fields"]["ects"] = std::string("5\xff");
+  r = parse_doc_op(bad_text);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "invalid_utf8");
+}
+
+TEST(DocumentFields, SnapshotsWithoutKindsOrFieldsStayVersion1) {
+  // A version-1 snapshot, as every document before kinds and fields, reads and writes unchanged.
+  const json v1 = json::parse(R"({"v":1,"sections":[
+      {"id":"a","pos":"V","title":"Joint vision","body":"Needs"},
+      {"id":"b","pos":"k","title":"","body":"","removed":true}]})");
+  auto d = parse_document(v1);
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ(to_json(*d), v1);
+  // Version 1 has no kinds or fields.
+  auto bad =
+      parse_document(json::parse(R"({"v":1,"sections":[{"id":"a","pos":"V","kind":"course"}]})"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, "invalid_document");
+  // A document with any of them is written as version 2 and reads back equal.
+  const Document c = course_doc();
+  const json v2 = to_json(c);
+  EXPECT_EQ(v2["v"], 2);
+  EXPECT_EQ(v2["sections"][0]["kind"], "course");
+  EXPECT_EQ(v2["sections"][0]["fields"], json::parse(R"({"ects":"5","outcomes":"LO1: plan"})"));
+  EXPECT_FALSE(v2["sections"][1].contains("kind"));
+  auto back = parse_document(v2);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(*back, c);
+}
+
+TEST(DocumentFields, RejectsBrokenVersion2Snapshots) {
+  const char* bad[] = {
+      R"({"v":2,"sections":[{"id":"a","pos":"V","kind":"Course"}]})",
+      R"({"v":2,"sections":[{"id":"a","pos":"V","kind":""}]})",
+      R"({"v":2,"sections":[{"id":"a","pos":"V","fields":{"title":""}}]})",
+      R"({"v":2,"sections":[{"id":"a","pos":"V","fields":{"x":1}}]})",
+      R"({"v":2,"sections":[{"id":"a","pos":"V","fields":[]}]})",
+      R"({"v":2,"sections":[{"id":"a","pos":"V","removed":true,"fields":{"x":"text"}}]})",
+      R"({"v":2,"sections":[{"id":"a","pos":"V","colour":"red"}]})",
+  };
+  for (const char* text : bad) {
+    auto r = parse_document(json::parse(text));
+    ASSERT_FALSE(r.ok()) << text;
+    EXPECT_EQ(r.error().code, "invalid_document") << text << ": " << r.error().message;
+  }
+  // A tombstone keeps its kind and its (empty) fields.
+  EXPECT_TRUE(
+      parse_document(
+          json::parse(
+              R"({"v":2,"sections":[{"id":"a","pos":"V","removed":true,"kind":"unit","fields":{"x":""}}]})"))
+          .ok());
+}
+
+TEST(DocumentFields, EditsOfDifferentFieldsPassEachOtherAndOfOneFieldTransformAsText) {
+  DocOp a = op(R"([{"edit":"c","f":"ects","op":["1"]}])");
+  DocOp b = op(R"([{"edit":"c","f":"outcomes","op":["x"]}])");
+  EXPECT_EQ(transform(a, b, Side::left), a);
+  DocOp c = op(R"([{"edit":"c","f":"ects","op":["2"]}])");
+  EXPECT_EQ(transform(a, c, Side::left), a);
+  EXPECT_EQ(transform(a, c, Side::right), op(R"([{"edit":"c","f":"ects","op":[1,"1"]}])"));
+  // Both sides converge on a course document.
+  Document x = course_doc(), y = course_doc();
+  ASSERT_TRUE(apply(x, a).ok());
+  ASSERT_TRUE(apply(x, transform(c, a, Side::right)).ok());
+  ASSERT_TRUE(apply(y, c).ok());
+  ASSERT_TRUE(apply(y, transform(a, c, Side::left)).ok());
+  EXPECT_EQ(x, y);
+}
+
+TEST(DocumentFields, TheLeftRestoreWinsForNamedFieldsToo) {
+  Document d = course_doc();
+  ASSERT_TRUE(apply(d, op(R"([{"remove":"c"}])")).ok());
+  DocOp a = op(R"([{"restore":"c","fields":{"ects":"5"}}])");
+  DocOp b = op(R"([{"restore":"c","fields":{"ects":"6","outcomes":"LO1"}}])");
+  Document x = d, y = d;
+  ASSERT_TRUE(apply(x, a).ok());
+  ASSERT_TRUE(apply(x, transform(b, a, Side::right)).ok());
+  ASSERT_TRUE(apply(y, b).ok());
+  ASSERT_TRUE(apply(y, transform(a, b, Side::left)).ok());
+  EXPECT_EQ(x, y);
+  EXPECT_EQ(x.find("c")->field("ects")->to_string(), "5");
+  EXPECT_EQ(x.find("c")->field("outcomes")->to_string(), "");
+}
+
+TEST(DocumentFields, ComposeMergesEditsOfOneNamedFieldOnly) {
+  DocOp ab = compose(op(R"([{"edit":"c","f":"ects","op":["1"]}])"),
+                     op(R"([{"edit":"c","f":"ects","op":[1,"0"]}])"));
+  EXPECT_EQ(ab, op(R"([{"edit":"c","f":"ects","op":["10"]}])"));
+  DocOp ac = compose(op(R"([{"edit":"c","f":"ects","op":["1"]}])"),
+                     op(R"([{"edit":"c","f":"outcomes","op":["1"]}])"));
+  EXPECT_EQ(ac.components.size(), 2u);
+}
+
+TEST(DocumentFields, InvertUndoesFieldEditsAndARemoveBringsTheFieldsBack) {
+  const Document d = course_doc();
+  for (const char* text : {R"([{"edit":"c","f":"ects","op":[{"d":1},"6"]}])", R"([{"remove":"c"}])",
+                           R"([{"edit":"c","f":"outcomes","op":[3,{"d":2}]},{"remove":"c"}])"}) {
+    const DocOp a = op(text);
+    auto inv = invert(a, d);
+    ASSERT_TRUE(inv.ok()) << inv.error().message;
+    Document x = d;
+    ASSERT_TRUE(apply(x, a).ok());
+    ASSERT_TRUE(apply(x, *inv).ok()) << to_json(*inv).dump();
+    EXPECT_EQ(x, d) << text;
+  }
+}
+
 // ---- Position keys --------------------------------------------------------------------------
 
 TEST(PositionKeys, FirstKeyIsTheMiddleDigit) { EXPECT_EQ(*position_between("", ""), "V"); }
@@ -208,7 +468,7 @@ TEST(DocumentJson, RejectsBrokenSnapshotsWithInvalidDocument) {
   const char* bad[] = {
       R"([])",
       R"({"sections":[]})",
-      R"({"v":2,"sections":[]})",
+      R"({"v":3,"sections":[]})",
       R"({"v":1,"sections":[],"x":1})",
       R"({"v":1,"sections":[{"id":"a","pos":"V"},{"id":"a","pos":"k"}]})",
       R"({"v":1,"sections":[{"id":"a b","pos":"V"}]})",
@@ -279,7 +539,7 @@ TEST(DocOpJson, RejectsMalformedOpsWithInvalidOpAndSaysWhere) {
       {R"([{"lock":7}])", "section id"},
       {R"([{"lock":"a"},{"lock":"a b"}])", "component 1"},
       {R"([{"lock":""}])", "empty"},
-      {R"([{"edit":"s1","f":"summary","op":[]}])", "\"f\""},
+      {R"([{"edit":"s1","f":"Summary","op":[]}])", "\"f\""},
       {R"([{"edit":"s1","f":"body"}])", "\"op\" is missing"},
       {R"([{"edit":"s1","f":"body","op":[0]}])", "\"s1\""},
       {R"([{"edit":"s1","f":"body","op":[3]}])", "\"s1\""},
@@ -699,12 +959,18 @@ std::vector<std::string> protocol_md_examples() {
 
 TEST(ProtocolMd, TheDocumentOperationsExamplesParse) {
   const auto blocks = protocol_md_examples();
-  ASSERT_EQ(blocks.size(), 2u);
+  ASSERT_EQ(blocks.size(), 3u);
   auto doc = parse_document(json::parse(blocks[0]));
   ASSERT_TRUE(doc.ok()) << doc.error().message;
   EXPECT_EQ(doc->ordered().size(), 2u);
   EXPECT_EQ(to_json(*doc), json::parse(blocks[0]));
-  std::istringstream ops(blocks[1]);
+  // The version 2 example: a course section and a template section.
+  auto course = parse_document(json::parse(blocks[1]));
+  ASSERT_TRUE(course.ok()) << course.error().message;
+  EXPECT_EQ(to_json(*course), json::parse(blocks[1]));
+  EXPECT_EQ(course->find("course")->kind, "course");
+  EXPECT_TRUE(course->find("vision")->incomplete());
+  std::istringstream ops(blocks[2]);
   int n = 0;
   while (ops >> std::ws, !ops.eof()) {
     json j;
@@ -713,7 +979,7 @@ TEST(ProtocolMd, TheDocumentOperationsExamplesParse) {
     EXPECT_TRUE(o.ok()) << j.dump() << ": " << (o.ok() ? "" : o.error().message);
     ++n;
   }
-  EXPECT_EQ(n, 6);
+  EXPECT_EQ(n, 8);
   // The first example applies to the example document.
   EXPECT_TRUE(apply(*doc, op(R"([{"edit": "k3Jx9a", "f": "body", "op": [6, "shared "]}])")).ok());
 }
