@@ -320,11 +320,22 @@ Result<std::optional<std::pair<std::uint64_t, std::uint64_t>>> History::time_ran
 
 namespace {
 
-// The revisions a filter's time range allows, within 1..last: [lo, hi]; lo > hi when none.
+// The revisions a filter's time range allows, within 1..last: [lo, hi]; nullopt when none.
 struct Bounds {
   std::uint64_t lo = 1;
   std::uint64_t hi = 0;
 };
+
+Result<std::optional<Bounds>> filter_bounds(const History& h, const RevisionLog& log, DocumentId id,
+                                            const HistoryFilter& f) {
+  auto last = log.last_revision(id);
+  if (!last.ok()) return last.status();
+  if (!f.from_ms && !f.to_ms) return std::optional<Bounds>(Bounds{1, *last});
+  auto r = h.time_range(id, f.from_ms.value_or(0), f.to_ms.value_or(INT64_MAX));
+  if (!r.ok()) return r.status();
+  if (!*r) return std::optional<Bounds>();
+  return std::optional<Bounds>(Bounds{(*r)->first, (*r)->second});
+}
 
 }  // namespace
 
@@ -332,20 +343,23 @@ Result<RevisionPage> History::revisions(DocumentId id, const HistoryFilter& f, s
                                         std::size_t limit) const {
   try {
     const RevisionLog& log = store_.log();
-    auto last = log.last_revision(id);
-    if (!last.ok()) return last.status();
-    Bounds b{1, *last};
-    if (f.from_ms || f.to_ms) {
-      auto r = time_range(id, f.from_ms.value_or(0), f.to_ms.value_or(INT64_MAX));
-      if (!r.ok()) return r.status();
-      if (!*r) return RevisionPage{};
-      b = Bounds{(*r)->first, (*r)->second};
-    }
+    auto bounds = filter_bounds(*this, log, id, f);
+    if (!bounds.ok()) return bounds.status();
+    if (!*bounds) return RevisionPage{};
+    Bounds b = **bounds;
     if (cursor != 0) b.hi = std::min(b.hi, cursor - 1);
     std::vector<std::string> prefixes;
-    if (f.section) prefixes.push_back(prefix(id, kBySection, *f.section));
+    if (f.section && f.institution) {
+      // One index holds exactly these: no intersection needed.
+      std::string p = prefix(id, kBySectionInstitution, *f.section);
+      enc::put_bytes(p, *f.institution);
+      prefixes.push_back(std::move(p));
+    } else if (f.section) {
+      prefixes.push_back(prefix(id, kBySection, *f.section));
+    } else if (f.institution) {
+      prefixes.push_back(prefix(id, kByInstitution, *f.institution));
+    }
     if (f.author) prefixes.push_back(prefix(id, kByAuthor, *f.author));
-    if (f.institution) prefixes.push_back(prefix(id, kByInstitution, *f.institution));
     RevisionPage page;
     std::uint64_t x = b.hi;
     // One match more than the page holds tells whether there is a next page.
@@ -376,20 +390,16 @@ Result<GroupPage> History::groups(DocumentId id, const HistoryFilter& f, std::ui
                                   std::size_t limit) const {
   try {
     const RevisionLog& log = store_.log();
-    auto last = log.last_revision(id);
-    if (!last.ok()) return last.status();
-    Bounds b{1, *last};
-    if (f.from_ms || f.to_ms) {
-      auto r = time_range(id, f.from_ms.value_or(0), f.to_ms.value_or(INT64_MAX));
-      if (!r.ok()) return r.status();
-      if (!*r) return GroupPage{};
-      b = Bounds{(*r)->first, (*r)->second};
-    }
-    std::vector<std::string> prefixes{prefix(id, kGroup)};
+    auto bounds = filter_bounds(*this, log, id, f);
+    if (!bounds.ok()) return bounds.status();
+    if (!*bounds) return GroupPage{};
+    const Bounds b = **bounds;
+    // Every key of these indexes is a group's first revision; without a filter, the groups'.
+    std::vector<std::string> prefixes;
     if (f.section) prefixes.push_back(prefix(id, kGroupBySection, *f.section));
     if (f.author) prefixes.push_back(prefix(id, kGroupByAuthor, *f.author));
     if (f.institution) prefixes.push_back(prefix(id, kGroupByInstitution, *f.institution));
-    const std::string section_prefix = f.section ? prefix(id, kBySection, *f.section) : "";
+    if (prefixes.empty()) prefixes.push_back(prefix(id, kGroup));
     GroupPage page;
     std::uint64_t x = b.hi;
     if (cursor != 0) x = std::min(x, cursor - 1);
