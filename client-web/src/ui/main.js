@@ -224,7 +224,7 @@ async function documentPage(docId, user) {
     mine = { ...mine, client, inflight: null, buffer: null, rejected: [], suggestions: [], seq: 0 };
   }
 
-  const me = { name: user.name, institution: user.institution.name, client };
+  const self = { name: user.name, institution: user.institution.name, client };
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
   let session = null;
   let checked = 0;
@@ -252,7 +252,7 @@ async function documentPage(docId, user) {
   session.on('status', () => { showStatus(session); setHeading(); });
   showStatus(session);
   setHeading();
-  const view = new DocView(main, session, me, {
+  const view = new DocView(main, session, self, {
     loadTeam: async () => (await listMembers(docId)).team.map((i) => i.name),
   });
   session.on('status', () => view.showNotice());
