@@ -15,9 +15,11 @@ let ana; let jan; let lea;
 
 const lines = (p) => p.page.locator(`#s-${doc.section} .body-box .cm-line`);
 
-// Puts p's cursor at the end of line n (0-based) of the section body.
+// Puts p's cursor at the end of line n (0-based) of the section body. A long line wraps, and
+// End goes to the end of the visual row first; a second End goes on to the end of the line.
 async function toEndOfLine(p, n) {
   await lines(p).nth(n).click();
+  await p.page.keyboard.press('End');
   await p.page.keyboard.press('End');
 }
 
