@@ -238,6 +238,7 @@ export class DocView {
   renderMatrix() {
     const m = signoffMatrix(this.doc, this.team);
     if (m.institutions.length === 0) {
+      this.matrixKey = null;
       replaceChildren(this.matrixBox, h('p', { class: 'muted' }, 'The team is loading…'));
       return;
     }
@@ -249,6 +250,10 @@ export class DocView {
         setTimeout(() => this.refreshTeam(), 0);
       }
     }
+    // Typing changes the matrix only when it changes a title: draw it only when it differs.
+    const key = JSON.stringify(m);
+    if (key === this.matrixKey) return;
+    this.matrixKey = key;
     const when = (t) => new Date(t).toLocaleString(undefined, { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
     const table = h('table', { class: 'matrix' },
       h('caption', { class: 'muted' }, 'Each locked section needs an approval from every institution of the team.'),
