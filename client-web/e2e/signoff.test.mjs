@@ -182,6 +182,21 @@ describe('the sign-off of a section', () => {
   });
 });
 
+describe('the team', () => {
+  it('tells a member removed while the document is open, who can then save nothing', async () => {
+    const { user } = await server.login('kim');
+    await server.api('ana', 'PUT', `/api/documents/${docId}/members/${user.id}`, { role: 'editor' });
+    const kim = await person(browser, server, 'kim');
+    await kim.page.goto(`${server.url}/#doc=${docId}`);
+    await waitConnected(kim);
+    await server.api('ana', 'DELETE', `/api/documents/${docId}/members/${user.id}`);
+    await kim.page.waitForSelector('.notice:text("no longer a member")', { timeout: 5000 });
+    await kim.context.close();
+    const team = await server.api('ana', 'GET', `/api/documents/${docId}/members`);
+    assert.ok(!team.members.some((m) => m.user.id === user.id));
+  });
+});
+
 describe('when the session ends', () => {
   // Ends p's session from outside the page (as a logout in another tab or an expiry would).
   async function endSession(p) {

@@ -225,9 +225,25 @@ export class DocSession {
       this.emit('status', this.status());
       return;
     }
-    // The role was changed (or the member removed) while this page was open: ask again.
+    if (m.type === 'error' && m.code === 'forbidden' && m.in === undefined) {
+      // Removed from the team while the document was open: the server closed it here. What is
+      // pending stays in IndexedDB (sent if they are made a member again).
+      this.error = 'You are no longer a member of this document, so your changes cannot be saved. Ask its leader to add you again.';
+      this.closedByServer = true;
+      this.sync.disconnected();
+      this.save();
+      this.emit('status', this.status());
+      return;
+    }
+    // The role was changed while this page was open: ask for it again.
     if (m.type === 'error' && m.code === 'forbidden') this.emit('forbidden', m);
     if (m.type === 'error' && m.in === 'submit' && RETRY_CODES.has(m.code)) {
+      if (m.code === 'not_open') {
+        // The document is not open on this connection any more: open it again (its answer
+        // resubmits the op), unless the server closed it for good.
+        if (!this.closedByServer) this.opened();
+        return;
+      }
       setTimeout(() => this.sync.resend(), m.code === 'busy' ? 500 : 1000);
       return;
     }
