@@ -9,7 +9,6 @@
 #include <map>
 #include <memory>
 #include <set>
-#include <unordered_map>
 
 #include <dtl/dtl.hpp>
 #include <nlohmann/json.hpp>
@@ -318,36 +317,8 @@ protocol::Error from_storage(const storage::Status& s) {
   return make_error("storage_failed", s.to_string());
 }
 
-struct Who {
-  std::string author;
-  std::string institution;
-  std::int64_t time_ms = 0;
-};
-
-// Revision -> who, read once per revision.
-class WhoCache {
- public:
-  WhoCache(const storage::Store& store, storage::DocumentId id) : store_(store), id_(id) {}
-  protocol::Result<const Who*> get(std::uint64_t rev) {
-    if (auto it = cache_.find(rev); it != cache_.end()) return &it->second;
-    auto r = store_.log().revisions(id_, rev, rev, 1);
-    if (!r.ok()) return from_storage(r.status());
-    if (r->empty()) {
-      return make_error("storage_failed", "revision " + std::to_string(rev) + " is missing");
-    }
-    auto& info = r->front().info;
-    return &cache_.emplace(rev, Who{info.author, info.institution, info.server_time_ms})
-                .first->second;
-  }
-
- private:
-  const storage::Store& store_;
-  storage::DocumentId id_;
-  std::unordered_map<std::uint64_t, Who> cache_;
-};
-
 protocol::Status spans(const std::vector<storage::BlameRun>& runs, const protocol::Rope& text,
-                       WhoCache& who, std::vector<BlameSpan>& out) {
+                       const storage::SectionBlame& blame, std::vector<BlameSpan>& out) {
   std::size_t pos = 0;
   for (const auto& run : runs) {
     if (pos + run.length > text.size()) {
@@ -357,13 +328,11 @@ protocol::Status spans(const std::vector<storage::BlameRun>& runs, const protoco
     s.text = text.substr(pos, run.length);
     pos += run.length;
     s.rev = run.rev;
-    if (run.rev != 0) {
-      auto w = who.get(run.rev);
-      if (!w.ok()) return w.error();
-      s.author = (*w)->author;
-      s.institution = (*w)->institution;
-      s.time_ms = (*w)->time_ms;
-    }
+    const auto* who = blame.author_of(run.rev);
+    if (who == nullptr) return make_error("storage_failed", "a blame run has no author");
+    s.author = who->author;
+    s.institution = who->institution;
+    s.time_ms = who->time_ms;
     out.push_back(std::move(s));
   }
   if (pos != text.size()) return make_error("storage_failed", "the blame does not fit the text");
@@ -389,9 +358,8 @@ protocol::Result<SectionBlameView> blame_section(storage::Store& store, storage:
                                               " disagrees with the document");
     }
     if (s == nullptr) return v;
-    WhoCache who(store, id);
-    if (auto st = spans(b->title, s->title, who, v.title); !st.ok()) return st.error();
-    if (auto st = spans(b->body, s->body, who, v.body); !st.ok()) return st.error();
+    if (auto st = spans(b->title, s->title, *b, v.title); !st.ok()) return st.error();
+    if (auto st = spans(b->body, s->body, *b, v.body); !st.ok()) return st.error();
     return v;
   } catch (const std::exception& e) {
     return make_error("storage_failed", std::string("blame: ") + e.what());
@@ -405,7 +373,6 @@ protocol::Result<std::vector<SectionContributions>> contributions(storage::Store
     storage::History history(store);
     auto doc = store.load_at(id, rev);
     if (!doc.ok()) return from_storage(doc.status());
-    WhoCache who(store, id);
     std::vector<SectionContributions> out;
     for (const auto* s : doc->doc.ordered()) {
       auto b = history.blame(id, s->id, rev);
@@ -417,10 +384,10 @@ protocol::Result<std::vector<SectionContributions>> contributions(storage::Store
       for (const auto* runs : {&b->title, &b->body}) {
         for (const auto& run : *runs) {
           c.characters += run.length;
-          auto w = who.get(run.rev);
-          if (!w.ok()) return w.error();
-          auto& share = shares[(*w)->institution];
-          share.institution = (*w)->institution;
+          const auto* who = b->author_of(run.rev);
+          if (who == nullptr) return make_error("storage_failed", "a blame run has no author");
+          auto& share = shares[who->institution];
+          share.institution = who->institution;
           share.characters += run.length;
         }
       }

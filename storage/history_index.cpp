@@ -5,6 +5,7 @@
 #include <exception>
 #include <map>
 #include <mutex>
+#include <unordered_set>
 #include <variant>
 
 #include "protocol/utf8.hpp"
@@ -678,18 +679,65 @@ bool get_runs(std::string_view& in, Runs& runs) {
   return true;
 }
 
+// Drops the authors of revisions no run names any more.
+void prune_authors(SectionBlame& b) {
+  std::unordered_set<std::uint64_t> used;
+  for (const auto* runs : {&b.title, &b.body}) {
+    for (const auto& r : *runs) used.insert(r.rev);
+  }
+  std::erase_if(b.authors, [&](const BlameAuthor& a) { return used.count(a.rev) == 0; });
+}
+
+// 01 live title-runs body-runs #people (author institution)... #authors (rev person time)...
 std::string encode_blame(const SectionBlame& b) {
   std::string v(1, kBlameRecordVersion);
   v.push_back(b.live ? 1 : 0);
   put_runs(v, b.title);
   put_runs(v, b.body);
+  std::vector<std::pair<std::string_view, std::string_view>> people;
+  std::string who;
+  for (const auto& a : b.authors) {
+    const std::pair<std::string_view, std::string_view> p{a.author, a.institution};
+    auto it = std::find(people.begin(), people.end(), p);
+    if (it == people.end()) it = people.insert(people.end(), p);
+    enc::put_varint(who, a.rev);
+    enc::put_varint(who, static_cast<std::uint64_t>(it - people.begin()));
+    enc::put_varint(who, static_cast<std::uint64_t>(a.time_ms));
+  }
+  enc::put_varint(v, people.size());
+  for (const auto& [author, institution] : people) {
+    enc::put_bytes(v, author);
+    enc::put_bytes(v, institution);
+  }
+  enc::put_varint(v, b.authors.size());
+  v += who;
   return v;
 }
 bool decode_blame(std::string_view in, SectionBlame& b) {
   if (in.size() < 2 || in.front() != kBlameRecordVersion) return false;
   b.live = in[1] != 0;
   in.remove_prefix(2);
-  return get_runs(in, b.title) && get_runs(in, b.body) && in.empty();
+  std::uint64_t n = 0;
+  if (!get_runs(in, b.title) || !get_runs(in, b.body) || !enc::get_varint(in, n) || n > in.size()) {
+    return false;
+  }
+  std::vector<std::pair<std::string, std::string>> people(n);
+  for (auto& [author, institution] : people) {
+    if (!enc::get_bytes(in, author) || !enc::get_bytes(in, institution)) return false;
+  }
+  if (!enc::get_varint(in, n) || n > in.size()) return false;
+  b.authors.resize(n);
+  for (auto& a : b.authors) {
+    std::uint64_t person = 0, time = 0;
+    if (!enc::get_varint(in, a.rev) || !enc::get_varint(in, person) || !enc::get_varint(in, time) ||
+        person >= people.size()) {
+      return false;
+    }
+    a.author = people[person].first;
+    a.institution = people[person].second;
+    a.time_ms = static_cast<std::int64_t>(time);
+  }
+  return in.empty();
 }
 
 }  // namespace
@@ -718,6 +766,7 @@ Result<SectionBlame> History::blame(DocumentId id, std::string_view section, std
         b.live = true;
         b.title = fresh_runs(s->title.to_string(), 0);
         b.body = fresh_runs(s->body.to_string(), 0);
+        b.authors.push_back(BlameAuthor{0, "", "", 0});
       }
     }
     std::vector<std::pair<std::uint64_t, std::uint64_t>> todo;  // (revision, section ordinal)
@@ -745,7 +794,12 @@ Result<SectionBlame> History::blame(DocumentId id, std::string_view section, std
                                             " does not fit the text of section " +
                                             std::string(section));
       }
+      // Revisions come in increasing order: the authors stay sorted.
+      b.authors.push_back(BlameAuthor{r, std::move(revision->info.author),
+                                      std::move(revision->info.institution),
+                                      revision->info.server_time_ms});
       if (can_write && n % kBlameInterval == 0) {
+        prune_authors(b);
         new_checkpoints.emplace_back(with_be64(checkpoints, r), encode_blame(b));
         if (new_checkpoints.size() >= 64) {
           if (auto w = log.history_write(new_checkpoints); !w.ok()) return w;
@@ -756,12 +810,19 @@ Result<SectionBlame> History::blame(DocumentId id, std::string_view section, std
     if (!new_checkpoints.empty()) {
       if (auto w = log.history_write(new_checkpoints); !w.ok()) return w;
     }
+    prune_authors(b);
     b.rev = rev;
     return b;
   } catch (const std::exception& e) {
     return Status(Code::internal, "blaming section " + std::string(section) + " of " +
                                       doc_name(id) + ": " + e.what());
   }
+}
+
+const BlameAuthor* SectionBlame::author_of(std::uint64_t r) const {
+  auto it = std::lower_bound(authors.begin(), authors.end(), r,
+                             [](const BlameAuthor& a, std::uint64_t v) { return a.rev < v; });
+  return it != authors.end() && it->rev == r ? &*it : nullptr;
 }
 
 // ---- Verification ----

@@ -149,11 +149,25 @@ struct BlameRun {
 // Who wrote each code point of a section's title and body as of a revision. Restored text
 // (a `restore` component) counts as written by the restoring revision; RevisionInfo::
 // restored_from says where it came from. Text the document was created with is revision 0's.
+// Who made a revision that wrote text still in a blame (revision 0: nobody, time 0).
+struct BlameAuthor {
+  std::uint64_t rev = 0;
+  std::string author;
+  std::string institution;
+  std::int64_t time_ms = 0;
+  friend bool operator==(const BlameAuthor&, const BlameAuthor&) = default;
+};
+
 struct SectionBlame {
   std::uint64_t rev = 0;
   bool live = false;  // the section exists at rev and is not removed (else both are empty)
   std::vector<BlameRun> title;
   std::vector<BlameRun> body;
+  // One per revision named in the runs, by revision: kept with the checkpoints, so a blame
+  // reads no revision but those it replays.
+  std::vector<BlameAuthor> authors;
+  // The author of a revision named in the runs; nullptr for any other.
+  const BlameAuthor* author_of(std::uint64_t r) const;
   friend bool operator==(const SectionBlame&, const SectionBlame&) = default;
 };
 

@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "server/history.hpp"
 #include "server/history_api.hpp"
 #include "storage/history_index.hpp"
 #include "tests/storage/history_random.hpp"
@@ -229,6 +230,41 @@ TEST_F(HistoryApi, ExportsAtARevisionOrANamedVersion) {
   EXPECT_EQ(get(doc("/export?rev=1&version=v%201&format=md")).status, 400u);
   EXPECT_EQ(get(doc("/export?version=nope&format=md")).status, 404u);
   EXPECT_EQ(get(doc("/nothing-here")).status, 404u);
+}
+
+// The restore flow the authority will run: the op from make_restore_op, appended as a new
+// revision with restored_from; the list shows it, and its diff is the way back.
+TEST_F(HistoryApi, ARestoreIsANewRevisionThatTheHistoryShows) {
+  // Locked sections refuse a restore: unlock them first, as a leader would.
+  protocol::DocOp unlock;
+  for (const auto* s : doc_.ordered()) {
+    if (s->locked) unlock.components.push_back(protocol::SectionUnlock{s->id});
+  }
+  ASSERT_TRUE(protocol::apply(doc_, unlock).ok());
+  ASSERT_TRUE(store_
+                  ->append(id_, ++rev_, unlock,
+                           {"ben", "uni-graz", 1'800'000'000'000, {}, "c-u", 1, 0}, doc_)
+                  .ok());
+  const auto then = store_->load_at(id_, 30)->doc;
+  auto op = make_restore_op(doc_, then, std::nullopt);
+  ASSERT_TRUE(op.ok()) << op.error().message;
+  protocol::Document restored = doc_;
+  ASSERT_TRUE(protocol::apply(restored, *op).ok());
+  storage::RevisionInfo info{"ana", "uni-graz", 1'800'000'000'001, {}, "c-restore", 1, 30};
+  ASSERT_TRUE(store_->append(id_, rev_ + 1, *op, info, restored).ok());
+  auto j = json::parse(get(doc("?group=0&limit=1")).body);
+  EXPECT_EQ(j["entries"][0]["rev"], rev_ + 1);
+  EXPECT_EQ(j["entries"][0]["restored_from"], 30);
+  j = json::parse(get(doc("/diff?from=30&to=" + std::to_string(rev_ + 1))).body);
+  EXPECT_TRUE(j["sections"].empty()) << j.dump();
+  j = json::parse(
+      get(doc("/diff?from=" + std::to_string(rev_) + "&to=" + std::to_string(rev_ + 1))).body);
+  const auto expected = diff_documents(doc_, then);
+  ASSERT_EQ(j["sections"].size(), expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(j["sections"][i]["id"], expected[i].id);
+    EXPECT_EQ(j["sections"][i]["change"], change_name(expected[i].change));
+  }
 }
 
 }  // namespace

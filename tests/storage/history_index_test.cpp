@@ -297,6 +297,17 @@ void expect_blame(History& h, const Fixture& fx, const std::string& section, std
     }
     return out;
   };
+  std::set<std::uint64_t> named;
+  for (const auto* runs : {&b->title, &b->body}) {
+    for (const auto& run : *runs) {
+      named.insert(run.rev);
+      const BlameAuthor* who = b->author_of(run.rev);
+      ASSERT_NE(who, nullptr) << "revision " << run.rev;
+      const auto& info = fx.ops[run.rev - 1].second;
+      EXPECT_EQ(*who, (BlameAuthor{run.rev, info.author, info.institution, info.server_time_ms}));
+    }
+  }
+  EXPECT_EQ(b->authors.size(), named.size()) << "authors of revisions no longer in the text";
   EXPECT_EQ(expand(b->title), naive.title) << section << " at " << at;
   EXPECT_EQ(expand(b->body), naive.body) << section << " at " << at;
 }
