@@ -3,13 +3,17 @@
 //   jointly-admin backup  --data DIR --to DIR2    consistent copy, also while the server runs
 //   jointly-admin restore --from DIR2 --data DIR  DIR must be absent or empty
 //   jointly-admin check   --data DIR              revisions contiguous, snapshots == replay
+//   jointly-admin create-user --data DIR --email E --name N --institution NAME --country CC
+//                 [--admin]                        the password is read from standard input
 //
 // Exit status: 0 done (check: the store is sound), 1 the store refused, the operation failed
 // or check found problems, 2 the command line is wrong.
 #include <fcntl.h>
+#include <sodium.h>
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -17,6 +21,7 @@
 #include <system_error>
 #include <vector>
 
+#include "storage/accounts.hpp"
 #include "storage/store.hpp"
 
 namespace po = boost::program_options;
@@ -162,10 +167,62 @@ int restore(const std::string& from, const std::string& data) {
   return kOk;
 }
 
+// The first user (usually an administrator), with the institution created if it is new. The
+// server must be stopped (the store is opened for writing). The password is one line of stdin.
+int create_user(const std::string& data, std::string email, const std::string& name,
+                const std::string& institution, const std::string& country, bool admin) {
+  using jointly::storage::Accounts;
+  if (email.size() < 3 || email.size() > 254 || email.find('@') == std::string::npos ||
+      email.find('@') != email.rfind('@')) {
+    std::cerr << "jointly-admin create-user: --email must be an email address\n";
+    return kUsage;
+  }
+  if (name.empty() || name.size() > 128 || institution.empty() || institution.size() > 128) {
+    std::cerr << "jointly-admin create-user: --name and --institution must be 1 to 128 bytes\n";
+    return kUsage;
+  }
+  if (country.size() != 2 || !std::isupper(static_cast<unsigned char>(country[0])) ||
+      !std::isupper(static_cast<unsigned char>(country[1]))) {
+    std::cerr << "jointly-admin create-user: --country must be an ISO 3166-1 alpha-2 code (AT)\n";
+    return kUsage;
+  }
+  std::string password;
+  std::getline(std::cin, password);
+  if (!password.empty() && password.back() == '\r') password.pop_back();
+  if (password.size() < 10 || password.size() > 1024) {
+    return fail("the password (one line on standard input) must be 10 to 1024 bytes");
+  }
+  if (sodium_init() < 0) return fail("libsodium cannot start");
+  char hash[crypto_pwhash_STRBYTES];
+  if (crypto_pwhash_str(hash, password.data(), password.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                        crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+    return fail("hashing the password ran out of memory");
+  }
+  sodium_memzero(password.data(), password.size());
+  auto store = Store::open(data, Options());
+  if (!store.ok()) return fail("cannot open " + data, store.status());
+  Accounts accounts((*store)->log());
+  auto inst = accounts.institution_by_name(institution);
+  if (!inst.ok() && inst.status().is_not_found()) {
+    inst = accounts.create_institution(institution, country);
+  }
+  if (!inst.ok()) return fail("the institution", inst.status());
+  auto user = accounts.create_user(std::move(email), name, inst->id, admin, hash);
+  if (!user.ok()) {
+    if (user.status().code() == Code::already_exists) return fail("a user with this email exists");
+    return fail("creating the user", user.status());
+  }
+  std::cout << "created user " << user->id << " (" << user->email << ")"
+            << (admin ? ", administrator," : "") << " of " << inst->name << "\n";
+  return kOk;
+}
+
 void usage(std::ostream& out, const po::options_description& opts) {
   out << "usage: jointly-admin backup  --data DIR --to DIR2\n"
          "       jointly-admin restore --from DIR2 --data DIR\n"
-         "       jointly-admin check   --data DIR\n\n"
+         "       jointly-admin check   --data DIR\n"
+         "       jointly-admin create-user --data DIR --email E --name N --institution NAME\n"
+         "                     --country CC [--admin]   (password: one line on stdin)\n\n"
       << opts;
 }
 
@@ -176,7 +233,12 @@ int main(int argc, char** argv) {
   opts.add_options()("help,h", "this help")("data", po::value<std::string>(),
                                             "the store's data directory")(
       "to", po::value<std::string>(), "backup: the new directory to write the copy to")(
-      "from", po::value<std::string>(), "restore: the backup directory to restore from");
+      "from", po::value<std::string>(), "restore: the backup directory to restore from")(
+      "email", po::value<std::string>(), "create-user: the login email")(
+      "name", po::value<std::string>(), "create-user: the display name")(
+      "institution", po::value<std::string>(), "create-user: the institution's name")(
+      "country", po::value<std::string>(), "create-user: the institution's country (AT, CZ, ...)")(
+      "admin", po::bool_switch(), "create-user: make the user an administrator");
   po::options_description hidden;
   hidden.add_options()("command", po::value<std::string>());
   po::options_description all;
@@ -214,6 +276,15 @@ int main(int argc, char** argv) {
     if (command == "restore") {
       if (!need("from") || !need("data")) return kUsage;
       return restore(vm["from"].as<std::string>(), vm["data"].as<std::string>());
+    }
+    if (command == "create-user") {
+      if (!need("data") || !need("email") || !need("name") || !need("institution") ||
+          !need("country")) {
+        return kUsage;
+      }
+      return create_user(vm["data"].as<std::string>(), vm["email"].as<std::string>(),
+                         vm["name"].as<std::string>(), vm["institution"].as<std::string>(),
+                         vm["country"].as<std::string>(), vm["admin"].as<bool>());
     }
   } catch (const std::exception& e) {
     return fail(std::string("unexpected error: ") + e.what());
