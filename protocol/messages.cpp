@@ -101,36 +101,14 @@ Status check_client_id(const std::string& id) {
   return Status::Ok();
 }
 
-// Text of 1..kMaxDisplayNameBytes bytes without control characters (the parser has already
-// checked that it is valid UTF-8).
-Status check_text(const std::string& s, const char* field) {
-  if (s.empty() || s.size() > kMaxDisplayNameBytes) {
-    return make_error("invalid_value", std::string("\"") + field + "\" must be 1 to " +
-                                           std::to_string(kMaxDisplayNameBytes) +
-                                           " bytes long; it has " + std::to_string(s.size()));
-  }
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c < 0x20 || c == 0x7f) {
-      return make_error(
-          "invalid_value",
-          std::string("\"") + field + "\" holds a control character at byte " + std::to_string(i));
-    }
-  }
-  return Status::Ok();
-}
-
 Result<ClientMessage> parse_hello(const json& j) {
+  // Who is on the connection comes from its session: "name" and "institution", which earlier
+  // versions sent, are ignored like any unknown field.
   HelloMessage m;
-  for (auto [field, out] : {std::pair{"client", &m.client}, std::pair{"name", &m.name},
-                            std::pair{"institution", &m.institution}}) {
-    auto s = string_field(j, field);
-    if (!s) return std::move(s).error();
-    *out = std::move(*s);
-  }
+  auto client = string_field(j, "client");
+  if (!client) return std::move(client).error();
+  m.client = std::move(*client);
   if (auto st = check_client_id(m.client); !st) return st.error();
-  if (auto st = check_text(m.name, "name"); !st) return st.error();
-  if (auto st = check_text(m.institution, "institution"); !st) return st.error();
   return ClientMessage(std::move(m));
 }
 
@@ -271,11 +249,12 @@ json presence_list(const std::vector<PresenceEntry>& presence) {
 }  // namespace
 
 std::string encode_welcome(std::string_view connection, std::string_view server,
-                           const Limits& limits) {
+                           const Limits& limits, json user) {
   json j = json::object();
   j["type"] = "welcome";
   j["connection"] = connection;
   j["server"] = server;
+  j["user"] = std::move(user);
   j["limits"] = {{"max_message_bytes", limits.max_message_bytes},
                  {"max_documents_per_connection", limits.max_documents_per_connection},
                  {"messages_per_second", limits.messages_per_second},
@@ -284,12 +263,14 @@ std::string encode_welcome(std::string_view connection, std::string_view server,
 }
 
 std::string encode_snapshot(std::uint64_t doc, std::uint64_t rev, std::string_view title,
-                            json snapshot, const std::vector<PresenceEntry>& presence) {
+                            json snapshot, const std::vector<PresenceEntry>& presence,
+                            std::string_view role) {
   json j = json::object();
   j["type"] = "snapshot";
   j["doc"] = doc;
   j["rev"] = rev;
   j["title"] = title;
+  j["role"] = role;
   j["snapshot"] = std::move(snapshot);
   j["presence"] = presence_list(presence);
   return dump(j);
@@ -297,12 +278,13 @@ std::string encode_snapshot(std::uint64_t doc, std::uint64_t rev, std::string_vi
 
 std::string encode_ops(std::uint64_t doc, std::uint64_t from, std::uint64_t rev,
                        const std::vector<RevisionMessage>& ops,
-                       const std::vector<PresenceEntry>& presence) {
+                       const std::vector<PresenceEntry>& presence, std::string_view role) {
   json j = json::object();
   j["type"] = "ops";
   j["doc"] = doc;
   j["from"] = from;
   j["rev"] = rev;
+  j["role"] = role;
   json list = json::array();
   for (const auto& r : ops) list.push_back(revision_json(r));
   j["ops"] = std::move(list);

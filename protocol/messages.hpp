@@ -34,10 +34,9 @@ inline constexpr std::size_t kMaxClientIdLength = 64;
 inline constexpr std::size_t kMaxDisplayNameBytes = 128;
 inline constexpr std::uint64_t kMaxWholeNumber = (std::uint64_t{1} << 53) - 1;
 
+// The connection's account comes from its session, not from hello.
 struct HelloMessage {
   std::string client;
-  std::string name;
-  std::string institution;
   friend bool operator==(const HelloMessage&, const HelloMessage&) = default;
 };
 
@@ -118,14 +117,16 @@ struct PresenceEntry {
   Cursor cursor;
 };
 
+// user: the connection's account (PROTOCOL.md's USER object).
 std::string encode_welcome(std::string_view connection, std::string_view server,
-                           const Limits& limits);
-// presence: the entries at rev.
+                           const Limits& limits, nlohmann::json user);
+// presence: the entries at rev; role: the caller's role in the document.
 std::string encode_snapshot(std::uint64_t doc, std::uint64_t rev, std::string_view title,
-                            nlohmann::json snapshot, const std::vector<PresenceEntry>& presence);
+                            nlohmann::json snapshot, const std::vector<PresenceEntry>& presence,
+                            std::string_view role);
 std::string encode_ops(std::uint64_t doc, std::uint64_t from, std::uint64_t rev,
                        const std::vector<RevisionMessage>& ops,
-                       const std::vector<PresenceEntry>& presence);
+                       const std::vector<PresenceEntry>& presence, std::string_view role);
 std::string encode_ack(std::uint64_t doc, std::uint64_t seq, std::uint64_t rev, bool duplicate);
 std::string encode_op(std::uint64_t doc, const RevisionMessage& r);
 std::string encode_presence(std::uint64_t doc, std::uint64_t rev, const PresenceEntry& p);

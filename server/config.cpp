@@ -84,7 +84,15 @@ ConfigParse parse_config(int argc, const char* const* argv,
      "sync (survives a machine crash), flush (a process crash) or none")
     ("snapshot-interval", po::value(&c.snapshot_interval)->default_value(c.snapshot_interval),
      "a snapshot every this many revisions")
-    ("demo", po::bool_switch(&c.demo), "create the demo course document when the store has none")
+    ("demo", po::bool_switch(&c.demo),
+     "create the demo course document and its three demo accounts when the store has none")
+    ("session-ttl-hours", po::value(&c.session_ttl_hours)->default_value(c.session_ttl_hours),
+     "how long a login session lasts")
+    ("secure-cookies", po::bool_switch(&c.secure_cookies),
+     "mark the session cookie Secure (the server is reached over TLS)")
+    ("trusted-proxy", po::value(&c.trusted_proxies)->composing(),
+     "a reverse proxy's IP address whose X-Forwarded-For and X-Forwarded-Proto are believed "
+     "(repeatable)")
     ("log-level", po::value(&c.log_level)->default_value(c.log_level), "debug, info, warn or error")
     ("max-message-bytes", po::value(&c.max_message_bytes)->default_value(c.max_message_bytes),
      "largest WebSocket message accepted (larger: close 1009)")
@@ -130,10 +138,10 @@ ConfigParse parse_config(int argc, const char* const* argv,
       if (name == "help" || (cmdline.count(name) && !cmdline[name].defaulted())) continue;
       const char* v = getenv(env_name(name).c_str());
       if (!v) continue;
-      if (name == "allowed-origin") {
+      if (name == "allowed-origin" || name == "trusted-proxy") {
         for (const auto& o : split_commas(v)) args.push_back("--" + name + "=" + o);
-      } else if (name == "demo") {
-        if (std::string(v) == "1" || std::string(v) == "true") args.push_back("--demo");
+      } else if (name == "demo" || name == "secure-cookies") {
+        if (std::string(v) == "1" || std::string(v) == "true") args.push_back("--" + name);
       } else {
         args.push_back("--" + name + "=" + v);
       }
@@ -162,8 +170,11 @@ ConfigParse parse_config(int argc, const char* const* argv,
   }
   if (c.max_message_bytes < 1024 || c.message_burst == 0 || c.messages_per_second == 0 ||
       c.max_connections == 0 || c.max_documents_per_connection == 0 || c.max_outbound_bytes == 0 ||
-      c.handshake_timeout_s <= 0 || c.idle_timeout_s <= 0 || c.snapshot_interval == 0) {
-    out.error = "limits must be positive (--max-message-bytes at least 1024)";
+      c.handshake_timeout_s <= 0 || c.idle_timeout_s <= 0 || c.snapshot_interval == 0 ||
+      c.session_ttl_hours == 0) {
+    out.error =
+        "limits must be positive (--max-message-bytes at least 1024, --session-ttl-hours at "
+        "least 1)";
     return out;
   }
   if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" &&

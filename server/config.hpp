@@ -23,7 +23,10 @@ struct Config {
   std::vector<std::string> allowed_origins;  // empty: same-host origins only
   storage::Durability durability = storage::Durability::sync;
   std::uint64_t snapshot_interval = 100;
-  bool demo = false;  // create the demo document when the store has none
+  bool demo = false;  // create the demo document and demo accounts when the store has none
+  std::uint64_t session_ttl_hours = 168;
+  bool secure_cookies = false;               // Set-Cookie with Secure
+  std::vector<std::string> trusted_proxies;  // peers whose X-Forwarded-* headers are believed
   std::string log_level = "info";
 
   // Limits (protocol/PROTOCOL.md).

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <set>
 
+#include "server/auth.hpp"
 #include "server/log.hpp"
 
 namespace jointly::server {
@@ -86,13 +87,13 @@ protocol::RevisionMessage revision_message(std::uint64_t rev, const protocol::Do
 
 storage::Result<std::shared_ptr<DocumentAuthority>> DocumentAuthority::load(
     storage::Store& store, storage::DocumentId id, AuthorityOptions options, Post post,
-    Metrics& metrics) {
+    Metrics& metrics, RoleLookup roles) {
   auto meta = store.document(id);
   if (!meta.ok()) return meta.status();
   auto loaded = store.load(id);
   if (!loaded.ok()) return loaded.status();
   std::shared_ptr<DocumentAuthority> a(
-      new DocumentAuthority(store, id, options, std::move(post), metrics));
+      new DocumentAuthority(store, id, options, std::move(post), metrics, std::move(roles)));
   a->title_ = meta->title;
   a->doc_ = std::move(loaded->doc);
   a->doc_bytes_ = bytes_of(a->doc_);
@@ -102,8 +103,14 @@ storage::Result<std::shared_ptr<DocumentAuthority>> DocumentAuthority::load(
 }
 
 DocumentAuthority::DocumentAuthority(storage::Store& store, storage::DocumentId id,
-                                     AuthorityOptions options, Post post, Metrics& metrics)
-    : store_(store), id_(id), options_(options), post_(std::move(post)), metrics_(metrics) {
+                                     AuthorityOptions options, Post post, Metrics& metrics,
+                                     RoleLookup roles)
+    : store_(store),
+      id_(id),
+      options_(options),
+      post_(std::move(post)),
+      metrics_(metrics),
+      roles_(std::move(roles)) {
   metrics_.documents_open.add(1);
 }
 
@@ -145,6 +152,8 @@ void DocumentAuthority::open(const Peer& peer, std::shared_ptr<Subscriber> s,
                              std::optional<std::uint64_t> rev) {
   MessageContext ctx{"open", id_, std::nullopt};
   if (failed_) return reject(*s, ctx, "storage_failed", "the document cannot be read or written");
+  const auto role = authorise(peer, s, ctx, Action::read, "open this document");
+  if (!role) return;
   if (rev && *rev > durable_rev_) {
     return reject(*s, ctx, "rev_in_future",
                   "rev " + std::to_string(*rev) + " is newer than the document's head revision " +
@@ -153,6 +162,7 @@ void DocumentAuthority::open(const Peer& peer, std::shared_ptr<Subscriber> s,
   Sub sub;
   sub.sub = s;
   sub.peer = peer;
+  sub.role = *role;
   sub.start_rev = head_;
   if (!rev || head_ - *rev > options_.max_rev_lag) {
     sub.snapshot = true;
@@ -189,10 +199,11 @@ void DocumentAuthority::release(Sub& sub) {
   if (!s) return;
   const auto presence = presence_for(sub.peer.client);
   if (sub.snapshot) {
-    s->send(shared(protocol::encode_snapshot(id_, sub.start_rev, title_,
-                                             std::move(sub.snapshot_json), presence)));
+    s->send(shared(protocol::encode_snapshot(
+        id_, sub.start_rev, title_, std::move(sub.snapshot_json), presence, role_name(sub.role))));
   } else {
-    s->send(shared(protocol::encode_ops(id_, sub.from, sub.start_rev, sub.ops, presence)));
+    s->send(shared(protocol::encode_ops(id_, sub.from, sub.start_rev, sub.ops, presence,
+                                        role_name(sub.role))));
   }
   sub.snapshot_json = nlohmann::json();
   sub.ops.clear();
@@ -206,6 +217,12 @@ void DocumentAuthority::submit(const Peer& peer, std::shared_ptr<Subscriber> s,
   if (failed_) return reject(*s, ctx, "storage_failed", "the document cannot be written");
   if (!subscribed(peer.connection)) {
     return reject(*s, ctx, "not_open", "the document is not open on this connection");
+  }
+  // Authorised again at every message: the role may have changed since the last one.
+  const auto role = authorise(peer, s, ctx, Action::read, "submit to this document");
+  if (!role) return;
+  if (auto refused = authorise_op(m.op, *role, peer)) {
+    return reject(*s, ctx, "forbidden", std::move(*refused));
   }
   if (m.rev > durable_rev_) {
     return reject(*s, ctx, "rev_in_future",
@@ -253,6 +270,9 @@ void DocumentAuthority::submit(const Peer& peer, std::shared_ptr<Subscriber> s,
     log::error("reading revisions failed", {{"doc", id_}, {"error", st.to_string()}});
     return reject(*s, ctx, "storage_failed", "the document's history cannot be read");
   }
+
+  // An approval must be of the text as it stands now (after transform, before apply).
+  if (auto stale = stale_approval(op)) return reject(*s, ctx, "stale_approval", std::move(*stale));
 
   // Apply (atomic: on error doc_ is unchanged), keeping the document within its size limit.
   const std::uint64_t before = section_bytes(op);
@@ -421,6 +441,7 @@ void DocumentAuthority::presence(const Peer& peer, const std::shared_ptr<Subscri
   if (!subscribed(peer.connection)) {
     return reject(*s, ctx, "not_open", "the document is not open on this connection");
   }
+  if (!authorise(peer, s, ctx, Action::read, "be present in this document")) return;
   if (!m.cursor) return clear_presence(peer.client, peer.connection);
   if (m.rev > durable_rev_) {
     return reject(*s, ctx, "rev_in_future",
@@ -446,7 +467,13 @@ void DocumentAuthority::presence(const Peer& peer, const std::shared_ptr<Subscri
       });
   if (!st.ok()) return reject(*s, ctx, "storage_failed", "the document's history cannot be read");
   if (!live) return clear_presence(peer.client, peer.connection);
-  const std::uint64_t len = section->text(cursor.field).size();
+  const protocol::Rope* text = section->text(cursor.field);
+  if (!text) {
+    return reject(*s, ctx, "unknown_section",
+                  "section \"" + m.cursor->section + "\" has no field \"" +
+                      std::string(cursor.field.name()) + "\"");
+  }
+  const std::uint64_t len = text->size();
   cursor.anchor = std::min(cursor.anchor, len);
   cursor.head = std::min(cursor.head, len);
 
@@ -469,6 +496,118 @@ void DocumentAuthority::leave(std::uint64_t connection) {
   const std::string client = it->second.peer.client;
   subs_.erase(it);
   clear_presence(client, connection);
+}
+
+std::optional<Role> DocumentAuthority::authorise(const Peer& peer,
+                                                 const std::shared_ptr<Subscriber>& s,
+                                                 const MessageContext& ctx, Action action,
+                                                 std::string_view what) {
+  auto role = roles_(id_, peer.user);
+  if (!role.ok()) {
+    log::error("role lookup failed", {{"doc", id_}, {"error", role.status().to_string()}});
+    reject(*s, ctx, "storage_failed", "the document's members cannot be read now");
+    return std::nullopt;
+  }
+  if (!*role) {
+    const bool was_subscribed = subscribed(peer.connection);
+    reject(*s, ctx, "forbidden",
+           "you are not a member of document " + std::to_string(id_) + ", so you may not " +
+               std::string(what));
+    if (was_subscribed) {
+      leave(peer.connection);
+      s->unsubscribed(id_);
+    }
+    return std::nullopt;
+  }
+  if (!allowed(**role, action)) {
+    reject(*s, ctx, "forbidden",
+           "a " + std::string(role_name(**role)) + " may not " + std::string(what));
+    return std::nullopt;
+  }
+  return **role;
+}
+
+std::optional<std::string> DocumentAuthority::authorise_op(protocol::DocOp& op, Role role,
+                                                           const Peer& peer) const {
+  const std::int64_t now = now_ms();
+  for (std::size_t i = 0; i < op.components.size(); ++i) {
+    auto& c = op.components[i];
+    Action action = Action::edit;
+    std::string_view kind = "edit";
+    if (std::holds_alternative<protocol::SectionLock>(c)) {
+      action = Action::lock;
+      kind = "lock";
+    } else if (std::holds_alternative<protocol::SectionUnlock>(c)) {
+      action = Action::lock;
+      kind = "unlock";
+    } else if (auto* a = std::get_if<protocol::SectionApprove>(&c)) {
+      action = Action::approve;
+      kind = "approve";
+      // Who approves, for which institution and when is the server's to say.
+      a->institution = peer.institution;
+      a->approval.user = peer.name;
+      a->approval.time_ms = now;
+    } else if (std::holds_alternative<protocol::SectionAdd>(c)) {
+      kind = "add";
+    } else if (std::holds_alternative<protocol::SectionMove>(c)) {
+      kind = "move";
+    } else if (std::holds_alternative<protocol::SectionRemove>(c)) {
+      kind = "remove";
+    } else if (std::holds_alternative<protocol::SectionRestore>(c)) {
+      kind = "restore";
+    }
+    if (!allowed(role, action)) {
+      return "component " + std::to_string(i) + " (" + std::string(kind) + " of section \"" +
+             protocol::section_of(c) + "\"): a " + std::string(role_name(role)) + " may not " +
+             std::string(kind) + " sections";
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> DocumentAuthority::stale_approval(const protocol::DocOp& op) const {
+  for (std::size_t i = 0; i < op.components.size(); ++i) {
+    const auto* a = std::get_if<protocol::SectionApprove>(&op.components[i]);
+    if (!a) continue;
+    // The section as the approve finds it: doc_, unless an earlier component of the same op
+    // changed it (then on a copy with those components applied).
+    std::optional<protocol::Document> before;
+    for (std::size_t j = 0; j < i; ++j) {
+      if (protocol::section_of(op.components[j]) == a->section) {
+        protocol::DocOp prefix;
+        prefix.components.assign(op.components.begin(), op.components.begin() + i);
+        before = doc_;
+        if (!protocol::apply(*before, prefix)) return std::nullopt;  // apply will say why
+        break;
+      }
+    }
+    const protocol::Section* section = (before ? *before : doc_).find(a->section);
+    if (!section) continue;  // apply answers unknown_section
+    const std::string want = auth::section_hash(*section);
+    if (a->approval.text_hash != want) {
+      return "component " + std::to_string(i) + " (approve of section \"" + a->section +
+             "\"): the approval is of text that is no longer the section's (its hash is " + want +
+             "); read the section again and approve what it says now";
+    }
+  }
+  return std::nullopt;
+}
+
+void DocumentAuthority::recheck_members() {
+  std::vector<std::uint64_t> gone;
+  for (const auto& [conn, sub] : subs_) {
+    auto role = roles_(id_, sub.peer.user);
+    if (role.ok() && !*role) gone.push_back(conn);
+  }
+  for (const auto conn : gone) {
+    auto it = subs_.find(conn);
+    auto s = it->second.sub.lock();
+    leave(conn);
+    if (!s) continue;
+    reject(*s, MessageContext{"", id_, std::nullopt}, "forbidden",
+           "you are no longer a member of document " + std::to_string(id_));
+    s->unsubscribed(id_);
+  }
 }
 
 }  // namespace jointly::server

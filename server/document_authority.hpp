@@ -17,6 +17,14 @@
 //   presence: one cursor per client, kept at the durable revision, moved by every later
 //     revision's text ops, cleared on leave.
 //
+// Access (PROTOCOL.md, "Accounts and access"): every open, submit and presence looks the
+// caller's role up again (RoleLookup, at the time it arrives); a non-member is answered
+// `forbidden` and unsubscribed. A submit is authorised component by component (edit, add, move,
+// remove, restore: editor; lock, unlock: leader; approve: reviewer and up); an approve's inst,
+// user and time are overwritten with the caller's institution, display name and the server's
+// clock, and its hash must equal the section hash (auth::section_hash) of the section when the
+// op is applied, else `stale_approval`. A refused submit changes nothing.
+//
 // No sockets here: a subscriber is the Subscriber interface, and completions reach the
 // authority through the Post function given at load (in the server, a post onto the
 // document's strand; in tests, a queue the test drains).
@@ -41,18 +49,26 @@
 
 #include "protocol/document.hpp"
 #include "protocol/messages.hpp"
+#include "server/access.hpp"
 #include "server/metrics.hpp"
 #include "storage/store.hpp"
 
 namespace jointly::server {
 
-// Who is on a connection, from its hello. Immutable once made.
+// Who is on a connection: the account of its session and the client id of its hello.
+// Immutable once made.
 struct Peer {
   std::uint64_t connection = 0;  // unique per connection in this process
   std::string client;
-  std::string name;
-  std::string institution;
+  std::uint64_t user = 0;   // the account's user id
+  std::string name;         // its display name
+  std::string institution;  // its institution's name
 };
+
+// The caller's role in a document now: nullopt for a non-member; an error when storage cannot
+// tell. Called on the document's strand for every message; must be thread-safe and quick.
+using RoleLookup =
+    std::function<storage::Result<std::optional<Role>>(storage::DocumentId, std::uint64_t user)>;
 
 // The authority's view of a connection. Implementations are thread-safe and never block.
 class Subscriber {
@@ -62,6 +78,8 @@ class Subscriber {
   virtual void send(std::shared_ptr<const std::string> message) = 0;
   // Closes the connection with a WebSocket close code.
   virtual void close(std::uint16_t code, std::string reason) = 0;
+  // The authority unsubscribed this connection from doc on its own (its membership ended).
+  virtual void unsubscribed(storage::DocumentId doc) { (void)doc; }
 };
 
 struct AuthorityOptions {
@@ -77,11 +95,12 @@ class DocumentAuthority : public std::enable_shared_from_this<DocumentAuthority>
   using Clock = std::chrono::steady_clock;
 
   // Loads the document's latest durable state. Errors: storage's (not_found: no document).
-  // REQUIRES: store outlives the authority.
+  // REQUIRES: store outlives the authority; roles is set.
   static storage::Result<std::shared_ptr<DocumentAuthority>> load(storage::Store& store,
                                                                   storage::DocumentId id,
                                                                   AuthorityOptions options,
-                                                                  Post post, Metrics& metrics);
+                                                                  Post post, Metrics& metrics,
+                                                                  RoleLookup roles);
   ~DocumentAuthority();
   DocumentAuthority(const DocumentAuthority&) = delete;
   DocumentAuthority& operator=(const DocumentAuthority&) = delete;
@@ -96,6 +115,9 @@ class DocumentAuthority : public std::enable_shared_from_this<DocumentAuthority>
                 const protocol::PresenceMessage& m);
   // Unsubscribes the connection and clears its presence. Unknown connections are ignored.
   void leave(std::uint64_t connection);
+  // Looks up every subscriber's role again (after a membership change): a subscriber that is
+  // no longer a member is sent `forbidden`, unsubscribed and told so (Subscriber::unsubscribed).
+  void recheck_members();
 
   storage::DocumentId id() const { return id_; }
   // The last revision applied in memory, and the last one known durable (<= head()).
@@ -128,6 +150,7 @@ class DocumentAuthority : public std::enable_shared_from_this<DocumentAuthority>
   struct Sub {
     std::weak_ptr<Subscriber> sub;
     Peer peer;
+    Role role = Role::viewer;     // at open (sent with the snapshot or ops)
     std::uint64_t start_rev = 0;  // the revision its snapshot/ops reaches
     // Until released: the snapshot (kind snapshot) or the revisions (kind ops) to send once
     // durable_rev_ reaches start_rev.
@@ -147,10 +170,20 @@ class DocumentAuthority : public std::enable_shared_from_this<DocumentAuthority>
   };
 
   DocumentAuthority(storage::Store& store, storage::DocumentId id, AuthorityOptions options,
-                    Post post, Metrics& metrics);
+                    Post post, Metrics& metrics, RoleLookup roles);
 
   void reject(Subscriber& s, const protocol::MessageContext& ctx, std::string code,
               std::string message);
+  // The caller's role, or nullopt after answering (forbidden, and unsubscribing a non-member;
+  // storage_failed when the lookup failed).
+  std::optional<Role> authorise(const Peer& peer, const std::shared_ptr<Subscriber>& s,
+                                const protocol::MessageContext& ctx, Action action,
+                                std::string_view what);
+  // Forbidden component of op for role, or nullopt; fills in approvals' inst, user and time.
+  std::optional<std::string> authorise_op(protocol::DocOp& op, Role role, const Peer& peer) const;
+  // stale_approval's message for the first approve of op whose hash is not the section hash
+  // of its section at the point of the op where it applies to doc_, or nullopt.
+  std::optional<std::string> stale_approval(const protocol::DocOp& op) const;
   // Calls f(rev, op, info) for revisions from..to (durable ones from storage when they are
   // before the tail, the rest from the tail).
   storage::Status for_each_revision(
@@ -174,6 +207,7 @@ class DocumentAuthority : public std::enable_shared_from_this<DocumentAuthority>
   const AuthorityOptions options_;
   const Post post_;
   Metrics& metrics_;
+  const RoleLookup roles_;
   std::string title_;
 
   protocol::Document doc_;  // at head_

@@ -10,8 +10,14 @@ namespace jointly::server {
 namespace net = boost::asio;
 
 DocumentHost::DocumentHost(net::io_context& ioc, storage::Store& store, AuthorityOptions options,
-                           Metrics& metrics, std::chrono::milliseconds unload_after)
-    : ioc_(ioc), store_(store), options_(options), metrics_(metrics), unload_after_(unload_after) {}
+                           Metrics& metrics, std::chrono::milliseconds unload_after,
+                           RoleLookup roles)
+    : ioc_(ioc),
+      store_(store),
+      options_(options),
+      metrics_(metrics),
+      unload_after_(unload_after),
+      roles_(std::move(roles)) {}
 
 std::shared_ptr<DocumentHost::Entry> DocumentHost::acquire(storage::DocumentId id) {
   std::lock_guard lock(mu_);
@@ -73,7 +79,7 @@ void DocumentHost::run(const std::shared_ptr<Entry>& e, Task f) {
                 }
               });
             },
-            metrics_);
+            metrics_, roles_);
         if (!loaded.ok()) {
           if (loaded.status().is_not_found()) return f(nullptr, "unknown_document");
           log::error("loading a document failed",
@@ -89,6 +95,23 @@ void DocumentHost::run(const std::shared_ptr<Entry>& e, Task f) {
       log::error("a document task failed", {{"doc", e->id}, {"error", ex.what()}});
     }
   });
+}
+
+void DocumentHost::recheck_members() {
+  std::vector<std::shared_ptr<Entry>> entries;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [id, e] : entries_) entries.push_back(e);
+  }
+  for (auto& e : entries) {
+    net::post(e->strand, [e] {
+      try {
+        if (e->authority) e->authority->recheck_members();
+      } catch (const std::exception& ex) {
+        log::error("rechecking members failed", {{"doc", e->id}, {"error", ex.what()}});
+      }
+    });
+  }
 }
 
 void DocumentHost::clear() {

@@ -44,13 +44,17 @@ class DocumentHost {
   // f gets the authority, or nullptr and an error code (unknown_document, storage_failed).
   using Task = std::function<void(DocumentAuthority*, std::string_view error)>;
 
+  // roles: every authority's role lookup (see DocumentAuthority).
   DocumentHost(boost::asio::io_context& ioc, storage::Store& store, AuthorityOptions options,
-               Metrics& metrics, std::chrono::milliseconds unload_after);
+               Metrics& metrics, std::chrono::milliseconds unload_after, RoleLookup roles);
 
   std::shared_ptr<Entry> acquire(storage::DocumentId id);
   void release(const std::shared_ptr<Entry>& e);
   // Runs f on the document's strand, loading the document first if it is not in memory.
   void run(const std::shared_ptr<Entry>& e, Task f);
+  // Has every document in memory look its subscribers' roles up again (after a membership
+  // change), each on its own strand.
+  void recheck_members();
   // Drops every entry (shutdown).
   void clear();
 
@@ -62,6 +66,7 @@ class DocumentHost {
   const AuthorityOptions options_;
   Metrics& metrics_;
   const std::chrono::milliseconds unload_after_;
+  const RoleLookup roles_;
   std::mutex mu_;
   std::map<storage::DocumentId, std::shared_ptr<Entry>> entries_;  // GUARDED_BY(mu_)
 };

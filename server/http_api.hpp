@@ -1,18 +1,32 @@
-// The HTTP API without sockets: GET/POST /api/documents, GET /api/documents/:id, GET /healthz
-// and GET /metrics (protocol/PROTOCOL.md, "HTTP API"). http_session turns an HttpAnswer into a
-// Beast response; tests call route_api directly.
+// The HTTP API without sockets (protocol/PROTOCOL.md, "HTTP API" and "Accounts and access"):
+// login, logout, me, institutions, users, documents (member-only), members, invites, a
+// document's history (server/history_api.hpp, for members), and GET /healthz and GET /metrics.
+// http_session turns an HttpAnswer into a Beast response; tests call route_api directly.
 //
-// Thread-safety: functions may be called from any thread (Store and Metrics are thread-safe).
-// create blocks until the new document is durable (a rare request; a few milliseconds).
+// Every POST, PUT and DELETE needs an allowed Origin (a missing one is refused); every /api/*
+// request but POST /api/login needs a session (the jointly_session cookie), whose expiry is
+// checked at every lookup. Login checks the rate limit before it verifies the password (argon2,
+// tens of milliseconds: http_session runs requests for which is_slow_api() holds off the I/O
+// threads). No token, cookie, password or hash is ever logged.
+//
+// Thread-safety: functions may be called from any thread (Store, Accounts, Metrics and
+// LoginLimiter are thread-safe). Creating a document blocks until it is durable.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "server/access.hpp"
+#include "server/auth.hpp"
 #include "server/metrics.hpp"
+#include "storage/accounts.hpp"
 #include "storage/store.hpp"
 
 namespace jointly::server {
@@ -21,25 +35,68 @@ struct HttpAnswer {
   unsigned status = 200;
   std::string content_type = "application/json";
   std::string body;
-  std::vector<std::pair<std::string, std::string>> headers;  // extra headers (Location)
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers (Location, ...)
 };
 
 // {"error":{"code","message"}} with this status.
 HttpAnswer json_error(unsigned status, std::string_view code, std::string_view message);
 
 inline constexpr std::size_t kMaxTitleBytes = 200;
+inline constexpr std::int64_t kInviteLifetimeMs = 7LL * 24 * 3600 * 1000;
+
+// What the API works on.
+struct ApiContext {
+  storage::Store& store;
+  storage::Accounts& accounts;
+  const Metrics& metrics;
+  auth::LoginLimiter& limiter;
+  std::vector<std::string> allowed_origins;  // --allowed-origin
+  std::chrono::hours session_ttl{168};
+};
+
+// One request, as http_session read it. Headers absent are empty.
+struct ApiRequest {
+  std::string_view method;  // "GET", "POST", ...
+  std::string_view target;  // the raw request target
+  std::string_view content_type;
+  std::string_view body;
+  std::string_view cookie;  // the Cookie header
+  std::string_view origin;  // the Origin header
+  std::string_view host;    // the Host header
+  std::string address;      // the client's address (X-Forwarded-For from a trusted proxy)
+  bool secure = false;      // came over TLS (--secure-cookies, or a trusted proxy said https)
+};
+
+// A valid session: who, and which session (for closing its WebSockets when it ends).
+struct Authenticated {
+  Caller caller;
+  std::string token_hash;
+  std::int64_t expires_ms = 0;
+};
+
+// The session the Cookie header names, if it exists, has not expired and its user exists. An
+// expired session is deleted. nullopt also when storage fails (logged).
+std::optional<Authenticated> authenticate(storage::Accounts& accounts, std::string_view cookie,
+                                          std::int64_t now_ms);
+
+// PROTOCOL.md's USER object; "admin" only when with_admin.
+nlohmann::json user_json(const Caller& c, bool with_admin = true);
+// The Caller for a stored user (its institution read too). Errors: storage's.
+storage::Result<Caller> caller_of(const storage::Accounts& accounts, const storage::User& u);
+
+// A request that may verify or hash a password (tens of milliseconds): run it off the I/O
+// threads.
+bool is_slow_api(std::string_view method, std::string_view target);
 
 // Answers an API, health or metrics request; nothing when the path is none of those (it is then
-// a static file). method is the request method's name ("GET", "POST", ...), target the raw
-// request target, content_type the request's Content-Type header, body its body.
-std::optional<HttpAnswer> route_api(storage::Store& store, const Metrics& metrics,
-                                    std::string_view method, std::string_view target,
-                                    std::string_view content_type, std::string_view body);
+// a static file).
+std::optional<HttpAnswer> route_api(ApiContext& ctx, const ApiRequest& req);
 
-// The WebSocket upgrade's Origin check (PROTOCOL.md, "The handshake"). origin: the Origin
-// header, empty when absent; host: the Host header. With allowed origins, origin must equal one
-// of them (without case); without, an absent Origin is allowed (not a browser) and otherwise its
-// host[:port] after http:// or https:// must equal host.
+// The Origin check (PROTOCOL.md, "The handshake" and "Accounts and access"). origin: the
+// Origin header, empty when absent (refused); host: the Host header. With allowed origins,
+// origin must equal one of them (without case; a configured trailing "/" is ignored); without,
+// its host[:port] after http:// or https:// must equal host (without case). "null", other
+// schemes, paths, and anything after the host are refused.
 bool origin_allowed(std::string_view origin, std::string_view host,
                     const std::vector<std::string>& allowed);
 

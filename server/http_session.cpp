@@ -1,10 +1,12 @@
 // An HTTP session: see server/http_session.hpp.
 #include "server/http_session.hpp"
 
+#include <boost/asio/post.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <optional>
@@ -24,6 +26,20 @@ using tcp = net::ip::tcp;
 namespace {
 
 constexpr std::uint32_t kMaxHeaderBytes = 8 * 1024;
+// Password requests waiting for the slow pool at most; beyond, 429 at once.
+constexpr std::uint64_t kMaxSlowQueued = 64;
+
+template <class Name>  // http::field or the header's name
+std::string header(const http::request<http::string_body>& req, Name name) {
+  const auto v = req[name];
+  return std::string(v.data(), v.size());
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
 
 template <class Body>
 void common_headers(http::response<Body>& res) {
@@ -106,10 +122,12 @@ class http_session : public std::enable_shared_from_this<http_session> {
         return send_answer(json_error(400, "not_websocket", "/ws takes a WebSocket upgrade"),
                            keep_alive);
       }
-      const auto origin = req[http::field::origin];
-      const auto host = req[http::field::host];
-      if (!origin_allowed(std::string_view(origin.data(), origin.size()),
-                          std::string_view(host.data(), host.size()),
+      auto who = authenticate(state_->accounts, header(req, http::field::cookie), now_ms());
+      if (!who) {
+        log::info("websocket without a session refused", {});
+        return send_answer(json_error(401, "unauthenticated", "log in first"), false);
+      }
+      if (!origin_allowed(header(req, http::field::origin), header(req, http::field::host),
                           state_->config.allowed_origins)) {
         log::info("websocket origin refused", {});
         return send_answer(json_error(403, "origin_not_allowed",
@@ -118,18 +136,102 @@ class http_session : public std::enable_shared_from_this<http_session> {
       }
       stream_.expires_never();
       start_websocket_session(stream_.release_socket(), parser_->release(), state_,
-                              std::move(slot_));
+                              std::move(slot_), std::move(*who));
       return;
     }
-    const std::string method(req.method_string());
-    const auto ct = req[http::field::content_type];
-    auto api = route_api(state_->store, state_->metrics, method, target,
-                         std::string_view(ct.data(), ct.size()), req.body());
-    if (api) {
-      if (req.method() == http::verb::head) api->body.clear();
-      return send_answer(std::move(*api), keep_alive);
+    if (path == "/api" || path.substr(0, 5) == "/api/" || path == "/healthz" ||
+        path == "/metrics") {
+      return serve_api(req, keep_alive);
     }
     serve_static(req.method(), target, keep_alive);
+  }
+
+  static std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+
+  // The request's fields the API reads, owned (a slow request is answered on another thread).
+  struct OwnedRequest {
+    std::string method, target, content_type, body, cookie, origin, host, address;
+    bool secure = false;
+    bool head = false;
+    ApiRequest view() const {
+      return ApiRequest{method, target, content_type, body, cookie, origin, host, address, secure};
+    }
+  };
+
+  OwnedRequest own(http::request<http::string_body>& req) {
+    OwnedRequest o;
+    o.method = std::string(req.method_string());
+    o.target = std::string(req.target());
+    o.content_type = header(req, http::field::content_type);
+    o.body = std::move(req.body());
+    o.cookie = header(req, http::field::cookie);
+    o.origin = header(req, http::field::origin);
+    o.host = header(req, http::field::host);
+    o.head = req.method() == http::verb::head;
+    // The client's address, and whether it came over TLS: X-Forwarded-For (its last entry,
+    // the one the proxy added) and X-Forwarded-Proto only from a trusted proxy.
+    beast::error_code ec;
+    const auto peer = stream_.socket().remote_endpoint(ec);
+    o.address = ec ? std::string("unknown") : peer.address().to_string();
+    o.secure = state_->config.secure_cookies;
+    const auto& trusted = state_->config.trusted_proxies;
+    if (std::find(trusted.begin(), trusted.end(), o.address) != trusted.end()) {
+      const std::string xff = header(req, "X-Forwarded-For");
+      const auto comma = xff.rfind(',');
+      const std::string_view last =
+          trim(comma == std::string::npos ? std::string_view(xff)
+                                          : std::string_view(xff).substr(comma + 1));
+      if (!last.empty()) o.address = std::string(last);
+      if (storage::ascii_lower(trim(header(req, "X-Forwarded-Proto"))) == "https") o.secure = true;
+    }
+    return o;
+  }
+
+  ApiContext api_context() const {
+    return ApiContext{state_->store,
+                      state_->accounts,
+                      state_->metrics,
+                      state_->limiter,
+                      state_->config.allowed_origins,
+                      std::chrono::hours(state_->config.session_ttl_hours)};
+  }
+
+  void serve_api(http::request<http::string_body>& req, bool keep_alive) {
+    auto owned = std::make_shared<OwnedRequest>(own(req));
+    if (!is_slow_api(owned->method, owned->target)) {
+      auto ctx = api_context();
+      auto api = route_api(ctx, owned->view());
+      if (!api) api = json_error(404, "not_found", "no such API");
+      if (owned->head) api->body.clear();
+      return send_answer(std::move(*api), keep_alive);
+    }
+    // Password hashing and verification (argon2, tens of milliseconds) run on the slow pool,
+    // never on an I/O thread; a flood of them is refused, not queued without bound.
+    if (state_->slow_queued.fetch_add(1) >= kMaxSlowQueued) {
+      state_->slow_queued.fetch_sub(1);
+      HttpAnswer a = json_error(429, "too_many_attempts", "too many logins at once; try again");
+      a.headers.emplace_back("Retry-After", "1");
+      return send_answer(std::move(a), keep_alive);
+    }
+    net::post(state_->slow_pool, [self = shared_from_this(), owned, keep_alive] {
+      std::optional<HttpAnswer> api;
+      try {
+        auto ctx = self->api_context();
+        api = route_api(ctx, owned->view());
+      } catch (const std::exception& e) {
+        log::error("handling an HTTP request failed", {{"error", e.what()}});
+        api = json_error(500, "internal", "the server failed; see its log");
+      }
+      self->state_->slow_queued.fetch_sub(1);
+      if (!api) api = json_error(404, "not_found", "no such API");
+      net::post(self->stream_.get_executor(), [self, a = std::move(*api), keep_alive]() mutable {
+        self->send_answer(std::move(a), keep_alive);
+      });
+    });
   }
 
   void serve_static(http::verb method, std::string_view target, bool keep_alive) {
@@ -182,7 +284,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
     common_headers(*res);
     res->set(http::field::content_type, a.content_type);
     res->set(http::field::cache_control, "no-store");
-    for (auto& [k, v] : a.headers) res->set(k, v);
+    for (auto& [k, v] : a.headers) res->insert(k, v);
     res->body() = std::move(a.body);
     res->prepare_payload();
     res->keep_alive(keep_alive);

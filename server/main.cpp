@@ -5,18 +5,26 @@
 // Shutdown on SIGINT or SIGTERM: stop accepting, close every WebSocket with 1001, wait up to
 // 3 s for the sessions to end, stop the I/O threads, let storage complete its queued writes,
 // exit 0. A second signal stops at once (still completing storage's queued writes).
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <thread>
 #include <vector>
 
+#include "server/auth.hpp"
 #include "server/config.hpp"
 #include "server/document_host.hpp"
 #include "server/listener.hpp"
@@ -24,6 +32,7 @@
 #include "server/server_state.hpp"
 #include "server/templates.hpp"
 #include "server/websocket_session.hpp"
+#include "storage/accounts.hpp"
 #include "storage/store.hpp"
 
 namespace net = boost::asio;
@@ -56,6 +65,98 @@ bool ensure_demo(storage::Store& store) {
   }
   log::info("demo document created", {{"doc", *id}});
   return true;
+}
+
+std::string demo_logins_path(const Config& c) {
+  return (std::filesystem::path(c.data_dir) / "demo-logins.txt").string();
+}
+
+// Once per data directory: three demo institutions and users (a leader, an editor and a
+// reviewer, each at another institution), members of every demo document, with one random
+// password written to <data>/demo-logins.txt (mode 0600).
+bool ensure_demo_accounts(storage::Store& store, storage::Accounts& accounts, const Config& c) {
+  struct Demo {
+    const char* email;
+    const char* name;
+    const char* institution;
+    const char* country;
+    Role role;
+  };
+  const Demo demos[] = {
+      {"leader@demo.jointly.test", "Ana Leader", "Universität Graz (demo)", "AT", Role::leader},
+      {"editor@demo.jointly.test", "Jan Editor", "Masaryk University (demo)", "CZ", Role::editor},
+      {"reviewer@demo.jointly.test", "Rita Reviewer", "Universidade do Porto (demo)", "PT",
+       Role::reviewer}};
+  auto existing = accounts.user_by_email(demos[0].email);
+  if (existing.ok()) return true;
+  if (!existing.status().is_not_found()) {
+    log::error("reading the demo accounts failed", {{"error", existing.status().to_string()}});
+    return false;
+  }
+  const std::string password = auth::new_token().substr(0, 16);
+  auto hash = auth::hash_password(password);
+  if (!hash) return false;
+  auto docs = store.list_documents();
+  if (!docs.ok()) return false;
+  std::ostringstream logins;
+  logins << "Jointly demo logins (one password for all three):\n";
+  for (const auto& d : demos) {
+    auto inst = accounts.institution_by_name(d.institution);
+    if (!inst.ok() && inst.status().is_not_found()) {
+      inst = accounts.create_institution(d.institution, d.country);
+    }
+    if (!inst.ok()) {
+      log::error("creating a demo institution failed", {{"error", inst.status().to_string()}});
+      return false;
+    }
+    auto user = accounts.create_user(d.email, d.name, inst->id, false, *hash);
+    if (!user.ok()) {
+      log::error("creating a demo user failed", {{"error", user.status().to_string()}});
+      return false;
+    }
+    for (const auto& m : *docs) {
+      if (m.title != kDemoTitle) continue;
+      if (auto st = accounts.set_role(m.id, user->id, std::string(role_name(d.role))); !st.ok()) {
+        log::error("adding a demo member failed", {{"error", st.to_string()}});
+        return false;
+      }
+    }
+    logins << "  " << role_name(d.role) << ": " << d.email << "\n";
+  }
+  logins << "  password: " << password << "\n";
+  const std::string path = demo_logins_path(c);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    log::error("writing the demo logins failed", {{"path", path}});
+    return false;
+  }
+  const std::string text = logins.str();
+  const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  ::fchmod(fd, 0600);
+  ::fsync(fd);
+  ::close(fd);
+  if (!written) return false;
+  log::info("demo accounts created", {{"logins", path}});
+  return true;
+}
+
+// Every 250 ms: close the WebSockets of ended login sessions, and have the open documents look
+// their subscribers' roles up again when a membership changed.
+void watch_sessions(std::shared_ptr<net::steady_timer> timer, ServerState& state,
+                    std::uint64_t members_gen) {
+  timer->expires_after(std::chrono::milliseconds(250));
+  timer->async_wait([timer, &state, members_gen](const boost::system::error_code& ec) {
+    if (ec || state.stopping) return;
+    try {
+      check_websocket_sessions(state);
+      const std::uint64_t now_gen = state.accounts.members_generation();
+      if (now_gen != members_gen) state.host.recheck_members();
+      watch_sessions(timer, state, now_gen);
+    } catch (const std::exception& e) {
+      log::error("the session check failed", {{"error", e.what()}});
+      watch_sessions(timer, state, members_gen);
+    }
+  });
 }
 
 // Polls until every WebSocket session has ended or the deadline passes, then stops ioc.
@@ -104,7 +205,17 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::unique_ptr<storage::Store> store = std::move(*opened);
+  storage::Accounts accounts(store->log());
   if (config.demo && !ensure_demo(*store)) return 1;
+  if (config.demo && !ensure_demo_accounts(*store, accounts, config)) return 1;
+  {
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    if (auto n = accounts.delete_expired_sessions(now); n.ok() && *n > 0) {
+      log::info("expired sessions deleted", {{"sessions", *n}});
+    }
+  }
 
   Metrics metrics;
   int exit_code = 0;
@@ -116,8 +227,16 @@ int main(int argc, char** argv) {
     aopts.history_tail = config.history_tail;
     aopts.max_document_bytes = config.max_document_bytes;
     DocumentHost host(ioc, *store, aopts, metrics,
-                      std::chrono::milliseconds(static_cast<long>(config.unload_after_s * 1000)));
-    auto state = std::make_shared<ServerState>(config, *store, host, metrics);
+                      std::chrono::milliseconds(static_cast<long>(config.unload_after_s * 1000)),
+                      [&accounts](storage::DocumentId doc,
+                                  std::uint64_t user) -> storage::Result<std::optional<Role>> {
+                        auto r = accounts.role(doc, user);
+                        if (!r.ok()) return r.status();
+                        if (!*r) return std::optional<Role>();
+                        return parse_role(**r);
+                      });
+    net::thread_pool slow_pool(1);
+    auto state = std::make_shared<ServerState>(config, *store, accounts, host, metrics, slow_pool);
 
     boost::system::error_code ec;
     const auto address = net::ip::make_address(config.listen_host, ec);
@@ -142,6 +261,14 @@ int main(int argc, char** argv) {
                {"durability", std::string(storage::durability_name(config.durability))},
                {"threads", config.threads}});
 
+    if (config.demo) {
+      // Next to the URL deploy/run printed: the logins, so that a person can log in at once.
+      std::ifstream in(demo_logins_path(config));
+      std::cout << in.rdbuf() << "  (from " << demo_logins_path(config) << ")" << std::endl;
+    }
+    auto session_timer = std::make_shared<net::steady_timer>(ioc);
+    watch_sessions(session_timer, *state, accounts.members_generation());
+
     net::signal_set signals(ioc, SIGINT, SIGTERM);
     auto drain_timer = std::make_shared<net::steady_timer>(ioc);
     std::function<void(const boost::system::error_code&, int)> on_signal =
@@ -153,6 +280,7 @@ int main(int argc, char** argv) {
             return;
           }
           log::info("shutting down", {{"signal", sig}});
+          session_timer->cancel();
           l->stop();
           shutdown_websocket_sessions(*state);
           stop_when_drained(drain_timer, *state, ioc,
@@ -179,6 +307,7 @@ int main(int argc, char** argv) {
       ioc.stop();
     }
     for (auto& t : threads) t.join();
+    slow_pool.join();
     host.clear();
     // Storage completes every queued write before it closes. Its completions post onto the
     // documents' strands, so it must close while the io_context (stopped) still exists.

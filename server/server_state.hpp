@@ -1,9 +1,11 @@
 // ServerState: what the listener and the sessions share (the Beast examples' shared_state):
-// the settings, the store, the documents, the metrics, and the list of open WebSocket sessions
-// that shutdown closes with 1001.
+// the settings, the store, the accounts, the documents, the metrics, the login rate limiter,
+// the pool that verifies passwords off the I/O threads, and the list of open WebSocket
+// sessions (that shutdown closes with 1001 and the session check with 1008).
 //
-// Thread-safety: config, store, host and metrics are read-only or thread-safe themselves;
-// `sessions` is guarded by `mu` (and guards nothing else); the counters are atomics.
+// Thread-safety: config, store, accounts, host, metrics, limiter and slow_pool are read-only or
+// thread-safe themselves; `sessions` is guarded by `mu` (and guards nothing else); the counters
+// are atomics.
 #pragma once
 
 #include <atomic>
@@ -12,9 +14,13 @@
 #include <memory>
 #include <mutex>
 
+#include <boost/asio/thread_pool.hpp>
+
+#include "server/auth.hpp"
 #include "server/config.hpp"
 #include "server/document_host.hpp"
 #include "server/metrics.hpp"
+#include "storage/accounts.hpp"
 #include "storage/store.hpp"
 
 namespace jointly::server {
@@ -22,13 +28,18 @@ namespace jointly::server {
 class websocket_session;
 
 struct ServerState {
-  ServerState(Config c, storage::Store& s, DocumentHost& h, Metrics& m)
-      : config(std::move(c)), store(s), host(h), metrics(m) {}
+  ServerState(Config c, storage::Store& s, storage::Accounts& a, DocumentHost& h, Metrics& m,
+              boost::asio::thread_pool& pool)
+      : config(std::move(c)), store(s), accounts(a), host(h), metrics(m), slow_pool(pool) {}
 
   const Config config;
   storage::Store& store;
+  storage::Accounts& accounts;
   DocumentHost& host;
   Metrics& metrics;
+  auth::LoginLimiter limiter;
+  boost::asio::thread_pool& slow_pool;        // password hashing and verification
+  std::atomic<std::uint64_t> slow_queued{0};  // requests waiting for or in slow_pool
 
   std::atomic<std::uint64_t> next_connection{1};
   std::atomic<std::uint64_t> connections{0};  // open TCP connections, HTTP and WebSocket

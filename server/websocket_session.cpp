@@ -5,12 +5,14 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <map>
 #include <string>
 
 #include "protocol/messages.hpp"
+#include "server/http_api.hpp"
 #include "server/log.hpp"
 
 namespace jointly::server {
@@ -25,11 +27,13 @@ class websocket_session : public std::enable_shared_from_this<websocket_session>
                           public Subscriber {
  public:
   websocket_session(tcp::socket&& socket, std::shared_ptr<ServerState> state,
-                    std::unique_ptr<ConnectionSlot> slot)
+                    std::unique_ptr<ConnectionSlot> slot, Authenticated who)
       : ws_(std::move(socket)),
         state_(std::move(state)),
         slot_(std::move(slot)),
         id_(state_->next_connection.fetch_add(1)),
+        who_(std::move(who)),
+        seen_sessions_gen_(state_->accounts.sessions_generation()),
         tokens_(static_cast<double>(state_->config.message_burst)),
         last_refill_(std::chrono::steady_clock::now()) {
     state_->metrics.connections.add(1);
@@ -74,6 +78,33 @@ class websocket_session : public std::enable_shared_from_this<websocket_session>
   void close(std::uint16_t code, std::string reason) override {
     net::post(ws_.get_executor(), [self = shared_from_this(), code, r = std::move(reason)] {
       self->do_close(code, r);
+    });
+  }
+  void unsubscribed(storage::DocumentId doc) override {
+    net::post(ws_.get_executor(), [self = shared_from_this(), doc] {
+      auto it = self->docs_.find(doc);
+      if (it == self->docs_.end()) return;
+      auto e = it->second;
+      self->docs_.erase(it);
+      self->state_->host.release(e);
+    });
+  }
+
+  // Any thread: has the session's account check run on its strand when its session may have
+  // ended (sessions_gen moved since the last check) or has expired.
+  void check_session(std::uint64_t sessions_gen, std::int64_t now_ms) {
+    if (sessions_gen == seen_sessions_gen_.load() && now_ms < who_.expires_ms) return;
+    net::post(ws_.get_executor(), [self = shared_from_this(), sessions_gen, now_ms] {
+      self->seen_sessions_gen_.store(sessions_gen);
+      if (self->closing_ || self->finished_) return;
+      bool ended = now_ms >= self->who_.expires_ms;
+      if (!ended) {
+        auto s = self->state_->accounts.session(self->who_.token_hash);
+        ended = !s.ok() && s.status().is_not_found();
+      }
+      if (!ended) return;
+      log::info("session ended; closing its websocket", {{"conn", self->id_}});
+      self->do_close(websocket::close_code::policy_error, "session_ended");
     });
   }
 
@@ -160,17 +191,19 @@ class websocket_session : public std::enable_shared_from_this<websocket_session>
           protocol::make_error("duplicate_hello", "hello was already said on this connection"),
           ctx);
     }
+    // Who is on the connection comes from its session's account, never from the client.
     auto p = std::make_shared<Peer>();
     p->connection = id_;
     p->client = std::move(m.client);
-    p->name = std::move(m.name);
-    p->institution = std::move(m.institution);
+    p->user = who_.caller.user_id;
+    p->name = who_.caller.name;
+    p->institution = who_.caller.institution;
     peer_ = std::move(p);
     const Config& c = state_->config;
     protocol::Limits limits{c.max_message_bytes, c.max_documents_per_connection,
                             c.messages_per_second, c.message_burst};
-    enqueue(std::make_shared<const std::string>(
-        protocol::encode_welcome(std::to_string(id_), "jointly/0.1.0", limits)));
+    enqueue(std::make_shared<const std::string>(protocol::encode_welcome(
+        std::to_string(id_), "jointly/0.1.0", limits, user_json(who_.caller))));
   }
 
   bool need_hello(const protocol::MessageContext& ctx) {
@@ -210,6 +243,20 @@ class websocket_session : public std::enable_shared_from_this<websocket_session>
 
   void on_message(protocol::OpenMessage& m, const protocol::MessageContext& ctx) {
     if (need_hello(ctx)) return;
+    // A non-member is refused here, before the document is even loaded, for every id, existing
+    // or not (membership cannot be probed). The authority checks again when the open arrives.
+    auto role = state_->accounts.role(m.doc, who_.caller.user_id);
+    if (!role.ok()) {
+      log::error("role lookup failed", {{"conn", id_}, {"error", role.status().to_string()}});
+      return error_to_client(
+          protocol::make_error("storage_failed", "the document's members cannot be read now"), ctx);
+    }
+    if (!*role) {
+      return error_to_client(
+          protocol::make_error("forbidden", "you are not a member of document " +
+                                                std::to_string(m.doc) + ", so you may not open it"),
+          ctx);
+    }
     auto it = docs_.find(m.doc);
     std::shared_ptr<DocumentHost::Entry> e;
     if (it != docs_.end()) {
@@ -412,6 +459,8 @@ class websocket_session : public std::enable_shared_from_this<websocket_session>
   std::shared_ptr<ServerState> state_;
   std::unique_ptr<ConnectionSlot> slot_;
   const std::uint64_t id_;
+  const Authenticated who_;  // the session's account; its token hash and expiry
+  std::atomic<std::uint64_t> seen_sessions_gen_;
   std::shared_ptr<const Peer> peer_;
   std::map<std::uint64_t, std::shared_ptr<DocumentHost::Entry>> docs_;
   std::deque<std::shared_ptr<const std::string>> queue_;
@@ -428,9 +477,25 @@ class websocket_session : public std::enable_shared_from_this<websocket_session>
 
 void start_websocket_session(tcp::socket socket, http::request<http::string_body> req,
                              std::shared_ptr<ServerState> state,
-                             std::unique_ptr<ConnectionSlot> slot) {
-  std::make_shared<websocket_session>(std::move(socket), std::move(state), std::move(slot))
+                             std::unique_ptr<ConnectionSlot> slot, Authenticated who) {
+  std::make_shared<websocket_session>(std::move(socket), std::move(state), std::move(slot),
+                                      std::move(who))
       ->run(std::move(req));
+}
+
+void check_websocket_sessions(ServerState& state) {
+  const std::uint64_t gen = state.accounts.sessions_generation();
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+  std::vector<std::shared_ptr<websocket_session>> sessions;
+  {
+    std::lock_guard lock(state.mu);
+    for (auto& [id, w] : state.sessions) {
+      if (auto s = w.lock()) sessions.push_back(std::move(s));
+    }
+  }
+  for (auto& s : sessions) s->check_session(gen, now);
 }
 
 void shutdown_websocket_sessions(ServerState& state) {

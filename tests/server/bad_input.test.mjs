@@ -39,7 +39,7 @@ before(async () => {
       '--max-outbound-bytes', '65536'],
   });
   ({ c: bystander } = await joinDocument(server, { client: 'bystander' }));
-  const snap = await fetch(`${server.http}/api/documents/1`).then((r) => r.json());
+  const snap = await server.fetch(`/api/documents/1`).then((r) => r.json());
   bystanderRev = snap.rev;
 });
 
@@ -143,10 +143,10 @@ describe('each bad message gets its exact answer', () => {
     await bystanderStillServed();
   });
 
-  it('answers a document that does not exist with unknown_document', async () => {
+  it('answers a document that does not exist with forbidden (membership cannot be probed)', async () => {
     const e = await errorFor(c, JSON.stringify({ type: 'open', doc: 424242 }));
     assert.deepEqual({ ...e, message: undefined },
-      { type: 'error', code: 'unknown_document', in: 'open', doc: 424242, message: undefined });
+      { type: 'error', code: 'forbidden', in: 'open', doc: 424242, message: undefined });
   });
 
   it('answers a submit to a document not open with not_open', async () => {

@@ -52,6 +52,28 @@ TEST(Config, FlagsAndEnvironmentWithTheCommandLineWinning) {
   EXPECT_EQ(e.config.allowed_origins, (std::vector<std::string>{"https://a", "https://b"}));
 }
 
+TEST(Config, SessionCookieAndProxyFlags) {
+  auto d = parse({});
+  ASSERT_TRUE(d.ok) << d.error;
+  EXPECT_EQ(d.config.session_ttl_hours, 168u);
+  EXPECT_FALSE(d.config.secure_cookies);
+  EXPECT_TRUE(d.config.trusted_proxies.empty());
+  auto p = parse({"--session-ttl-hours", "12", "--secure-cookies", "--trusted-proxy", "10.0.0.1",
+                  "--trusted-proxy", "::1"});
+  ASSERT_TRUE(p.ok) << p.error;
+  EXPECT_EQ(p.config.session_ttl_hours, 12u);
+  EXPECT_TRUE(p.config.secure_cookies);
+  EXPECT_EQ(p.config.trusted_proxies, (std::vector<std::string>{"10.0.0.1", "::1"}));
+  auto e = parse({}, {{"JOINTLY_SECURE_COOKIES", "1"},
+                      {"JOINTLY_TRUSTED_PROXY", "10.0.0.1,10.0.0.2"},
+                      {"JOINTLY_SESSION_TTL_HOURS", "1"}});
+  ASSERT_TRUE(e.ok) << e.error;
+  EXPECT_TRUE(e.config.secure_cookies);
+  EXPECT_EQ(e.config.trusted_proxies, (std::vector<std::string>{"10.0.0.1", "10.0.0.2"}));
+  EXPECT_EQ(e.config.session_ttl_hours, 1u);
+  EXPECT_FALSE(parse({"--session-ttl-hours", "0"}).ok);
+}
+
 TEST(Config, BadValuesAreRefusedWithAReason) {
   EXPECT_FALSE(parse({"--listen", "nowhere"}).ok);
   EXPECT_FALSE(parse({"--listen", "h:99999"}).ok);

@@ -32,6 +32,8 @@ import { fileURLToPath } from 'node:url';
 
 import WebSocket from 'ws';
 
+import { createUser, kAdminEmail, kAdminPassword, login } from './server_harness.mjs';
+
 import { Doc } from '../../client-web/src/doc_op.js';
 import { Sync } from '../../client-web/src/sync.js';
 import { Editor, audit, makeRandom } from '../../client-web/testkit/workload.mjs';
@@ -61,7 +63,10 @@ function request(port, method, target, body) {
     const data = body === undefined ? null : Buffer.from(JSON.stringify(body));
     const req = http.request({
       host: '127.0.0.1', port, method, path: target,
-      headers: data ? { 'Content-Type': 'application/json', 'Content-Length': data.length } : {},
+      headers: {
+        ...(server.headers || {}),
+        ...(data ? { 'Content-Type': 'application/json', 'Content-Length': data.length } : {}),
+      },
     }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
@@ -85,7 +90,12 @@ const server = { proc: null, port: 0, dir: null, log: [] };
 const finals = new Map();
 
 async function startServer(extra = []) {
-  if (!server.dir) server.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jointly-convergence-'));
+  if (!server.dir) {
+    server.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jointly-convergence-'));
+    // The user every tab of this file works as: it creates the documents, so it leads them.
+    createUser(path.join(server.dir, 'data'), { email: kAdminEmail, name: 'Convergence',
+      institution: 'Test University', admin: true, password: kAdminPassword });
+  }
   server.port = await freePort();
   server.proc = spawn(SERVER, [
     `--listen=127.0.0.1:${server.port}`, `--data=${path.join(server.dir, 'data')}`,
@@ -103,7 +113,11 @@ async function startServer(extra = []) {
       request(server.port, 'GET', '/healthz').then((r) => r.status === 200, () => false),
       exited.then((e) => { throw new Error(`jointly-server exited (${e.code ?? e.signal}): ${server.log.join('')}`); }),
     ]);
-    if (up) return;
+    if (up) {
+      const base = `http://127.0.0.1:${server.port}`;
+      server.headers = { Cookie: (await login(base, kAdminEmail, kAdminPassword)).cookie, Origin: base };
+      return;
+    }
     await sleep(50);
   }
   throw new Error(`jointly-server did not answer /healthz: ${server.log.join('')}`);
@@ -146,7 +160,7 @@ class Tab {
   }
 
   connect() {
-    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws`);
+    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws`, { headers: server.headers });
     this.ws = ws;
     ws.on('open', () => {
       ws.send(JSON.stringify({ type: 'hello', client: this.sync.client, name: `User ${this.name}`, institution: `Uni ${this.name}` }));
@@ -209,7 +223,7 @@ class Tab {
 // without rev, the revisions after rev with it).
 function openOnce(docId, rev) {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws`);
+    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws`, { headers: server.headers });
     const timer = setTimeout(() => { ws.terminate(); reject(new Error('no answer to open')); }, 10000);
     ws.on('open', () => {
       ws.send(JSON.stringify({ type: 'hello', client: `reader-${docId}`, name: 'Reader', institution: 'Test' }));
@@ -234,7 +248,7 @@ class Recorder {
   constructor(docId) {
     this.ops = [];
     this.problems = [];
-    this.ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws`);
+    this.ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws`, { headers: server.headers });
     this.ready = new Promise((resolve, reject) => {
       this.ws.on('open', () => {
         this.ws.send(JSON.stringify({ type: 'hello', client: `recorder-${docId}`, name: 'Recorder', institution: 'Test' }));
@@ -274,7 +288,7 @@ function tokenize(docId, snapshot, rev) {
     }
   }
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws`);
+    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws`, { headers: server.headers });
     const timer = setTimeout(() => { ws.terminate(); reject(new Error('no ack for the setup op')); }, 10000);
     ws.on('open', () => {
       ws.send(JSON.stringify({ type: 'hello', client: `setup-${docId}`, name: 'Setup', institution: 'Test' }));

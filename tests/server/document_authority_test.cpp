@@ -44,7 +44,8 @@ class AuthorityTest : public ::testing::Test {
   }
 
   std::shared_ptr<DocumentAuthority> load(AuthorityOptions options = {}) {
-    auto a = DocumentAuthority::load(*store_, doc_id_, options, exec_.post(), metrics_);
+    auto a =
+        DocumentAuthority::load(*store_, doc_id_, options, exec_.post(), metrics_, roles_.lookup());
     EXPECT_TRUE(a.ok()) << a.status().to_string();
     return a.ok() ? *a : nullptr;
   }
@@ -69,6 +70,7 @@ class AuthorityTest : public ::testing::Test {
   storage::DocumentId doc_id_ = 0;
   ManualExecutor exec_;
   Metrics metrics_;
+  testing::TestRoles roles_;
 };
 
 TEST_F(AuthorityTest, OpenWithoutRevSendsTheSnapshot) {

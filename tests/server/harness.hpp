@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -73,6 +74,14 @@ class RecordingSubscriber : public Subscriber {
     std::lock_guard lock(mu_);
     closed_ = code;
   }
+  void unsubscribed(storage::DocumentId doc) override {
+    std::lock_guard lock(mu_);
+    unsubscribed_.push_back(doc);
+  }
+  std::vector<storage::DocumentId> unsubscribed_from() {
+    std::lock_guard lock(mu_);
+    return unsubscribed_;
+  }
 
   std::vector<json> messages() {
     std::lock_guard lock(mu_);
@@ -105,11 +114,41 @@ class RecordingSubscriber : public Subscriber {
   std::mutex mu_;
   std::vector<json> sent_;
   std::optional<std::uint16_t> closed_;
+  std::vector<storage::DocumentId> unsubscribed_;
 };
 
+// Document roles for tests: (document, user) -> role, with a fallback for everyone else
+// (leader unless changed, so tests about sync need not set roles up). Thread-safe.
+class TestRoles {
+ public:
+  void set(storage::DocumentId doc, std::uint64_t user, std::optional<Role> role) {
+    std::lock_guard lock(mu_);
+    roles_[{doc, user}] = role;
+  }
+  void set_default(std::optional<Role> role) {
+    std::lock_guard lock(mu_);
+    default_ = role;
+  }
+  RoleLookup lookup() {
+    return [this](storage::DocumentId doc,
+                  std::uint64_t user) -> storage::Result<std::optional<Role>> {
+      std::lock_guard lock(mu_);
+      auto it = roles_.find({doc, user});
+      return it == roles_.end() ? default_ : it->second;
+    };
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::pair<storage::DocumentId, std::uint64_t>, std::optional<Role>> roles_;
+  std::optional<Role> default_ = Role::leader;
+};
+
+// A peer whose user id is its connection id unless given.
 inline Peer make_peer(std::uint64_t connection, std::string client, std::string name = "Ana",
-                      std::string institution = "Uni Graz") {
-  return Peer{connection, std::move(client), std::move(name), std::move(institution)};
+                      std::string institution = "Uni Graz", std::uint64_t user = 0) {
+  return Peer{connection, std::move(client), user == 0 ? connection : user, std::move(name),
+              std::move(institution)};
 }
 
 // Parses a DocOp from its wire form; fails the test on error.

@@ -68,7 +68,7 @@ it('refuses an edit that would make the document too large', async () => {
 
 it('refuses opening more than --max-documents-per-connection documents', async () => {
   for (let i = 0; i < 2; i++) {
-    const r = await fetch(`${server.http}/api/documents`, {
+    const r = await server.fetch(`/api/documents`, {
       method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ title: `D${i}` }),
     });
     assert.equal(r.status, 201);

@@ -2,9 +2,17 @@
 // a WebSocket client that queues what it receives, raw TCP and HTTP helpers. Shared by the
 // integration tests in this folder (node:test, Node 18+).
 //
-// The binary: $JOINTLY_SERVER_BIN, else build/bin/jointly-server from the repository root.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+// Accounts: before the server starts, `jointly-admin create-user` bootstraps an administrator
+// (admin@test.jointly, password kAdminPassword); with --demo the server creates the demo
+// leader, editor and reviewer (members of document 1). The harness logs in as the admin and as
+// each demo user, and sends the session Cookie and the server's Origin on every WebSocket
+// (Client.connect and joinDocument) and on server.fetch: by default as the demo leader.
+//
+// The binaries: $JOINTLY_SERVER_BIN, else build/bin/jointly-server from the repository root;
+// jointly-admin from $JOINTLY_ADMIN_BIN, else next to jointly-server.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,6 +23,46 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, '..', '..');
 export const serverBin =
   process.env.JOINTLY_SERVER_BIN || path.join(repoRoot, 'build', 'bin', 'jointly-server');
+export const adminBin =
+  process.env.JOINTLY_ADMIN_BIN || path.join(path.dirname(serverBin), 'jointly-admin');
+export const kAdminEmail = 'admin@test.jointly';
+export const kAdminPassword = 'admin password for tests';
+
+// Headers sent on WebSockets to a server's /ws, by URL (set by startServer).
+const wsHeaders = new Map();
+
+// Creates a user with jointly-admin (the server must not be running on dataDir).
+export function createUser(dataDir, { email, name, institution, country = 'AT', admin = false, password }) {
+  const args = ['create-user', '--data', dataDir, '--email', email, '--name', name,
+    '--institution', institution, '--country', country, ...(admin ? ['--admin'] : [])];
+  const r = spawnSync(adminBin, args, { input: `${password}\n`, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`jointly-admin create-user failed (${r.status}): ${r.stderr}`);
+  return r.stdout;
+}
+
+// Logs in over HTTP on a connection of its own that is closed after the answer (so that it
+// holds no connection slot of the server); resolves with {cookie, user, setCookie}, or throws.
+export function login(base, email, password, origin = base) {
+  const body = JSON.stringify({ email, password });
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${base}/api/login`, {
+      method: 'POST',
+      agent: false,
+      headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), Origin: origin, Connection: 'close' },
+    }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        if (res.statusCode !== 200) return reject(new Error(`login of ${email}: HTTP ${res.statusCode} ${text}`));
+        const setCookie = res.headers['set-cookie'][0];
+        resolve({ cookie: setCookie.split(';')[0], user: JSON.parse(text).user, setCookie });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
 
 export function tempDir(prefix = 'jointly-test-') {
   return mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -24,6 +72,10 @@ export function tempDir(prefix = 'jointly-test-') {
 // data directory (restart); opts.demo: create the demo document (default true).
 export async function startServer(opts = {}) {
   const dataDir = opts.dataDir || path.join(tempDir(), 'data');
+  if (!existsSync(dataDir) || readdirSync(dataDir).length === 0) {  // a new store
+    createUser(dataDir, { email: kAdminEmail, name: 'Test Admin', institution: 'Test University',
+      country: 'AT', admin: true, password: kAdminPassword });
+  }
   const args = ['--listen', '127.0.0.1:0', '--data', dataDir, '--threads', '2',
     '--durability', opts.durability || 'sync', '--static', opts.staticDir || path.join(dataDir, 'no-static'),
     ...(opts.demo === false ? [] : ['--demo']), ...(opts.args || [])];
@@ -52,14 +104,39 @@ export async function startServer(opts = {}) {
   });
   const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
   const port = await listening;
+  const base = `http://127.0.0.1:${port}`;
+  const ws = `ws://127.0.0.1:${port}/ws`;
+  // Log in: the admin, and with --demo the demo users (their password is in demo-logins.txt).
+  const users = { admin: await login(base, kAdminEmail, kAdminPassword) };
+  if (opts.demo !== false) {
+    const text = readFileSync(path.join(dataDir, 'demo-logins.txt'), 'utf8');
+    const password = /password: (\S+)/.exec(text)[1];
+    for (const role of ['leader', 'editor', 'reviewer']) {
+      users[role] = await login(base, `${role}@demo.jointly.test`, password);
+      users[role].password = password;
+    }
+  }
+  const as = users.leader || users.admin;
+  const headers = { Cookie: as.cookie, Origin: base };
+  wsHeaders.set(ws, headers);
   return {
     port,
     dataDir,
     proc,
     logs,
     exited,
-    http: `http://127.0.0.1:${port}`,
-    ws: `ws://127.0.0.1:${port}/ws`,
+    http: base,
+    ws,
+    users,
+    headers,
+    // fetch with this server's Origin and a session (opts.as: a key of users; default leader).
+    fetch(pathname, init = {}) {
+      const who = users[init.as || 'leader'] || users.admin;
+      const h = { Origin: base, Cookie: who.cookie, ...(init.headers || {}) };
+      return fetch(`${base}${pathname}`, { ...init, headers: h });
+    },
+    // Headers for a WebSocket as that user.
+    headersAs(key) { return { Cookie: users[key].cookie, Origin: base }; },
     // Sends a signal and resolves with {code, signal, ms} when the process has exited.
     async stop(sig = 'SIGTERM') {
       const t0 = Date.now();
@@ -80,7 +157,9 @@ export class Client {
     this.received = [];
     this.waiters = [];
     this.closed = null;
-    this.ws = new WebSocket(url, options);
+    // The server's session and Origin unless the caller gives headers of its own.
+    const headers = { ...(wsHeaders.get(url) || {}), ...(options.headers || {}) };
+    this.ws = new WebSocket(url, { ...options, headers });
     this.ws.on('message', (data, isBinary) => {
       const text = data.toString();
       let msg;
@@ -146,10 +225,11 @@ export class Client {
 }
 
 // Connects, says hello, opens doc; resolves with the client and the snapshot.
-export async function joinDocument(server, { client = `c-${Math.random().toString(36).slice(2, 10)}`, name = 'Ana', institution = 'Uni Graz', doc = 1 } = {}) {
-  const c = await Client.connect(server.ws);
+// as: which logged-in user (a key of server.users; default the demo leader).
+export async function joinDocument(server, { client = `c-${Math.random().toString(36).slice(2, 10)}`, doc = 1, as } = {}) {
+  const c = await Client.connect(server.ws, as ? { headers: server.headersAs(as) } : {});
   c.id = client;
-  c.send({ type: 'hello', client, name, institution });
+  c.send({ type: 'hello', client });
   await c.nextType('welcome');
   c.send({ type: 'open', doc });
   const snapshot = await c.nextType('snapshot');
@@ -203,7 +283,7 @@ export async function waitFor(pred, timeoutMs = 5000, what = 'a condition') {
 
 // The value of a metric line in GET /metrics (0 when absent).
 export async function metric(server, line) {
-  const res = await fetch(`${server.http}/metrics`);
+  const res = await fetch(`${server.http}/metrics`);  // needs no session
   const text = await res.text();
   for (const l of text.split('\n')) {
     if (l.startsWith(line + ' ')) return Number(l.slice(line.length + 1));

@@ -17,7 +17,7 @@ it('shuts down gracefully and reloads every acknowledged edit', async () => {
     const writers = [];
     for (let w = 0; w < 3; w++) writers.push((await joinDocument(server, { client: `w${w}` })).c);
     const revs = new Map();
-    const start = (await fetch(`${server.http}/api/documents/1`).then((r) => r.json())).rev;
+    const start = (await server.fetch(`/api/documents/1`).then((r) => r.json())).rev;
     // Each writer appends its own marker to its own section, acks awaited one at a time.
     const sections = ['vision', 'policy', 'support'];
     await Promise.all(writers.map(async (c, w) => {
@@ -47,7 +47,7 @@ it('shuts down gracefully and reloads every acknowledged edit', async () => {
 
   const again = await startServer({ dataDir });
   try {
-    const doc = await fetch(`${again.http}/api/documents/1`).then((r) => r.json());
+    const doc = await again.fetch(`/api/documents/1`).then((r) => r.json());
     const titles = Object.fromEntries(doc.snapshot.sections.map((s) => [s.id, s.title]));
     const sections = ['vision', 'policy', 'support'];
     for (const { w, seq } of acked) {

@@ -77,20 +77,20 @@ it('answers a missing file with a JSON 404 that does not echo the target', async
 
 it('serves the JSON API and health next to the files', async () => {
   const created = await rawHttp(server.port, 'POST', '/api/documents', {
-    headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ title: 'Second course' }),
+    headers: { 'Content-Type': 'application/json', ...server.headers }, body: JSON.stringify({ title: 'Second course' }),
   });
   assert.equal(created.status, 201);
   assert.equal(created.headers.location, `/api/documents/${JSON.parse(created.body).id}`);
-  const list = await fetch(`${server.http}/api/documents`).then((r) => r.json());
+  const list = await server.fetch(`/api/documents`).then((r) => r.json());
   assert.deepEqual(list.documents.map((d) => d.title).sort(), ['Demo: joint micro-credential course design', 'Second course']);
   const health = await fetch(`${server.http}/healthz`);
   assert.equal(health.status, 200);
   const form = await rawHttp(server.port, 'POST', '/api/documents', {
-    headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'title=x',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...server.headers }, body: 'title=x',
   });
   assert.equal(form.status, 415);
   const big = await rawHttp(server.port, 'POST', '/api/documents', {
-    headers: { 'Content-Type': 'application/json' }, body: 'x'.repeat(2 * 1024 * 1024),
+    headers: { 'Content-Type': 'application/json', ...server.headers }, body: 'x'.repeat(2 * 1024 * 1024),
   });
   assert.equal(big.status, 413);
 });
@@ -100,6 +100,7 @@ it('refuses a WebSocket from a foreign origin', async () => {
     headers: {
       Upgrade: 'websocket', Connection: 'Upgrade', 'Sec-WebSocket-Version': '13',
       'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==', Origin: 'http://evil.example',
+      Cookie: server.headers.Cookie,
     },
   });
   assert.equal(r.status, 403);

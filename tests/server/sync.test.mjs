@@ -16,8 +16,9 @@ after(async () => {
 const body = (snap, id) => snap.snapshot.sections.find((s) => s.id === id).body;
 
 it('acks the sender and broadcasts the transformed op with its author', async () => {
-  const { c: ana, snapshot } = await joinDocument(server, { client: 'ana', name: 'Ana Silva', institution: 'Uni Graz' });
-  const { c: jan } = await joinDocument(server, { client: 'jan', name: 'Jan Novak', institution: 'Masaryk University' });
+  // Who is on a connection comes from its session's account (the demo leader and editor).
+  const { c: ana, snapshot } = await joinDocument(server, { client: 'ana', as: 'leader' });
+  const { c: jan } = await joinDocument(server, { client: 'jan', as: 'editor' });
   const rev = snapshot.rev;
   assert.equal(snapshot.title, 'Demo: joint micro-credential course design');
   // Both on the same revision: Ana inserts at the start of the body, Jan too.
@@ -27,13 +28,14 @@ it('acks the sender and broadcasts the transformed op with its author', async ()
   const j1 = await jan.nextType('ack');
   assert.deepEqual(new Set([a1.rev, j1.rev]), new Set([rev + 1, rev + 2]));
   const seenByJan = await jan.nextType('op');
-  assert.equal(seenByJan.author, 'Ana Silva');
-  assert.equal(seenByJan.institution, 'Uni Graz');
+  assert.equal(seenByJan.author, 'Ana Leader');
+  assert.equal(seenByJan.institution, 'Universität Graz (demo)');
   assert.equal(seenByJan.client, 'ana');
   assert.equal(seenByJan.rev, a1.rev);
   const seenByAna = await ana.nextType('op');
-  assert.equal(seenByAna.author, 'Jan Novak');
-  const doc = await fetch(`${server.http}/api/documents/1`).then((r) => r.json());
+  assert.equal(seenByAna.author, 'Jan Editor');
+  assert.equal(seenByAna.institution, 'Masaryk University (demo)');
+  const doc = await server.fetch(`/api/documents/1`).then((r) => r.json());
   const text = doc.snapshot.sections.find((s) => s.id === 'vision').body;
   assert.ok(text.startsWith('A:J:') || text.startsWith('J:A:'), text);
   assert.equal(doc.rev, rev + 2);
@@ -57,20 +59,24 @@ it('catches up from a known revision and answers a resubmission with the origina
   d.send({ type: 'submit', doc: 1, rev: snapshot.rev, client: 'resub', seq: 1, op: [{ edit: 'team', f: 'body', op: ['R'] }] });
   const again = await d.nextType('ack');
   assert.deepEqual(again, { type: 'ack', doc: 1, seq: 1, rev: ack.rev, duplicate: true });
-  const doc = await fetch(`${server.http}/api/documents/1`).then((r) => r.json());
+  const doc = await server.fetch(`/api/documents/1`).then((r) => r.json());
   assert.equal(doc.rev, ack.rev, 'no second revision');
   assert.ok(body({ snapshot: doc.snapshot }, 'team').startsWith('R') && !body({ snapshot: doc.snapshot }, 'team').startsWith('RR'));
   d.close();
 });
 
 it('shares presence, moves it with later edits and clears it on leave', async () => {
-  const { c: ana, snapshot } = await joinDocument(server, { client: 'p-ana' });
-  const { c: jan } = await joinDocument(server, { client: 'p-jan' });
-  ana.send({ type: 'presence', doc: 1, rev: snapshot.rev, section: 'policy', field: 'body', anchor: 3, head: 3 });
+  const { c: ana } = await joinDocument(server, { client: 'p-ana' });
+  const { c: jan, snapshot } = await joinDocument(server, { client: 'p-jan' });
+  // Text to stand in (the demo's policy body may still be empty, a prompt).
+  const filled = await submitAndAck(jan, { rev: snapshot.rev, seq: 1, op: [{ edit: 'policy', f: 'body', op: ['abcdef'] }] });
+  assert.equal(filled.type, 'ack');
+  await ana.next((m) => m.type === 'op' && m.rev === filled.rev);
+  ana.send({ type: 'presence', doc: 1, rev: filled.rev, section: 'policy', field: 'body', anchor: 3, head: 3 });
   const p = await jan.nextType('presence');
   assert.equal(p.client, 'p-ana');
   assert.equal(p.anchor, 3);
-  const ack = await submitAndAck(jan, { rev: snapshot.rev, seq: 1, op: [{ edit: 'policy', f: 'body', op: ['12345'] }] });
+  const ack = await submitAndAck(jan, { rev: filled.rev, seq: 2, op: [{ edit: 'policy', f: 'body', op: ['12345'] }] });
   assert.equal(ack.type, 'ack');
   const { c: eva, snapshot: s2 } = await joinDocument(server, { client: 'p-eva' });
   const anaThere = s2.presence.find((x) => x.client === 'p-ana');
