@@ -208,7 +208,13 @@ std::vector<SectionDiff> diff_documents(const protocol::Document& before,
       push(d.body, DiffRun::Kind::del, b->body.to_string());
     } else {
       d.moved = moved.count(id) > 0;
-      const bool same_text = a->title == b->title && a->body == b->body;
+      for (const auto& [name, text] : a->fields) {
+        const auto* old = b->field(name);
+        if (old == nullptr || !(*old == text)) {
+          d.fields.emplace_back(name, diff_words(old ? old->to_string() : "", text.to_string()));
+        }
+      }
+      const bool same_text = a->title == b->title && a->body == b->body && d.fields.empty();
       if (same_text && !d.moved && !section) continue;
       d.change = same_text && d.moved ? SectionDiff::Change::moved : SectionDiff::Change::changed;
       d.title = diff_words(b->title.to_string(), a->title.to_string());
@@ -286,20 +292,28 @@ protocol::Result<protocol::DocOp> make_restore_op(const protocol::Document& now,
       continue;
     }
     if (!n_live) {
-      op.components.push_back(
-          protocol::SectionRestore{id, t->title.to_string(), t->body.to_string()});
+      protocol::FieldTexts fields;
+      for (const auto& [name, text] : t->fields) fields[name] = text.to_string();
+      op.components.push_back(protocol::SectionRestore{id, t->title.to_string(),
+                                                       t->body.to_string(), std::move(fields)});
     } else {
-      auto title = text_op(n->title, t->title);
-      auto body = text_op(n->body, t->body);
-      if (n->locked && (!title.empty() || !body.empty() || n->position != t->position)) {
-        return locked(id);
+      std::vector<protocol::SectionEdit> edits;
+      if (auto title = text_op(n->title, t->title); !title.empty()) {
+        edits.push_back(protocol::SectionEdit{id, protocol::Field::title, std::move(title)});
       }
-      if (!title.empty()) {
-        op.components.push_back(protocol::SectionEdit{id, protocol::Field::title, title});
+      if (auto body = text_op(n->body, t->body); !body.empty()) {
+        edits.push_back(protocol::SectionEdit{id, protocol::Field::body, std::move(body)});
       }
-      if (!body.empty()) {
-        op.components.push_back(protocol::SectionEdit{id, protocol::Field::body, body});
+      for (const auto& [name, text] : t->fields) {
+        const protocol::Rope* current = n->field(name);
+        auto field = protocol::Field::named(name);
+        if (current == nullptr || !field.ok()) continue;  // fields are fixed when added
+        if (auto edit = text_op(*current, text); !edit.empty()) {
+          edits.push_back(protocol::SectionEdit{id, *field, std::move(edit)});
+        }
       }
+      if (n->locked && (!edits.empty() || n->position != t->position)) return locked(id);
+      for (auto& e : edits) op.components.push_back(std::move(e));
     }
     if (n->position != t->position) {
       op.components.push_back(protocol::SectionMove{id, t->position});
@@ -459,10 +473,16 @@ std::string export_markdown(const protocol::Document& doc, std::string_view titl
   std::string out = "# " + one_line(std::string(title)) + "\n";
   for (const auto* s : doc.ordered()) {
     out += "\n## " + one_line(s->title.to_string()) + "\n";
-    std::string body = s->body.to_string();
-    if (!body.empty()) {
-      out += "\n" + body;
-      if (body.back() != '\n') out += "\n";
+    auto paragraph = [&out](const std::string& text) {
+      if (text.empty()) return;
+      out += "\n" + text;
+      if (text.back() != '\n') out += "\n";
+    };
+    paragraph(s->body.to_string());
+    for (const auto& [name, text] : s->fields) {
+      if (text.empty()) continue;
+      out += "\n### " + name + "\n";
+      paragraph(text.to_string());
     }
   }
   return out;
@@ -476,6 +496,10 @@ std::string export_html(const protocol::Document& doc, std::string_view title) {
     out += "<section id=\"" + escape_html(s->id) + "\">\n<h2>" + escape_html(s->title.to_string()) +
            "</h2>\n";
     out += markdown_to_html(s->body.to_string());
+    for (const auto& [name, text] : s->fields) {
+      if (text.empty()) continue;
+      out += "<h3>" + escape_html(name) + "</h3>\n" + markdown_to_html(text.to_string());
+    }
     out += "</section>\n";
   }
   out += "</body>\n</html>\n";
@@ -486,8 +510,10 @@ nlohmann::json export_json(const protocol::Document& doc, const storage::Documen
                            std::uint64_t rev, const std::optional<storage::NamedVersion>& version) {
   nlohmann::json sections = nlohmann::json::array();
   for (const auto* s : doc.ordered()) {
-    sections.push_back(
-        {{"id", s->id}, {"title", s->title.to_string()}, {"body", s->body.to_string()}});
+    nlohmann::json section = {
+        {"id", s->id}, {"title", s->title.to_string()}, {"body", s->body.to_string()}};
+    for (const auto& [name, text] : s->fields) section["fields"][name] = text.to_string();
+    sections.push_back(std::move(section));
   }
   nlohmann::json j = {{"document", {{"id", meta.id}, {"title", meta.title}}},
                       {"rev", rev},

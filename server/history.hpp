@@ -52,6 +52,8 @@ struct SectionDiff {
   bool moved = false;
   std::vector<DiffRun> title;
   std::vector<DiffRun> body;
+  // The named fields whose text differs (protocol/document.hpp), by name.
+  std::vector<std::pair<std::string, std::vector<DiffRun>>> fields;
 };
 std::string_view change_name(SectionDiff::Change c);  // "added", "removed", "changed", "moved"
 
@@ -65,7 +67,8 @@ std::vector<SectionDiff> diff_documents(const protocol::Document& before,
 // ---- Restore ---------------------------------------------------------------------------
 
 // The op that turns `now` into `then` (the document at an earlier revision), for one section
-// or (section nullopt) the whole document: text edits from a word diff (so that other people's
+// or (section nullopt) the whole document: text edits (title, body, named fields) from a word
+// diff (so that other people's
 // cursors move with the text instead of jumping), a removed section restored, a section added
 // since removed, a section moved back to its old place. Locks and approvals are not restored.
 // Errors: section_locked (a locked section would change: unlock it first), not_found (the
@@ -114,12 +117,14 @@ protocol::Result<std::vector<SectionContributions>> contributions(storage::Store
 
 // ---- Export ----------------------------------------------------------------------------
 
-// "# title", then each live section as "## its title" and its body as written.
+// "# title", then each live section as "## its title" and its body as written, then each named
+// field with text as "### its name" and its text.
 std::string export_markdown(const protocol::Document& doc, std::string_view title);
 // A standalone HTML page: the title and the section titles escaped, each body rendered by
 // cmark-gfm in its safe mode (raw HTML and dangerous URLs never pass through).
 std::string export_html(const protocol::Document& doc, std::string_view title);
-// {"document":{"id","title"},"rev","version"?,"sections":[{id,title,body}],"snapshot"}.
+// {"document":{"id","title"},"rev","version"?,"sections":[{id,title,body,fields?}],
+//  "snapshot"}.
 nlohmann::json export_json(const protocol::Document& doc, const storage::DocumentMeta& meta,
                            std::uint64_t rev, const std::optional<storage::NamedVersion>& version);
 

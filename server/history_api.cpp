@@ -278,6 +278,7 @@ HttpAnswer diff(const Request& r) {
                         {"moved", d.moved},
                         {"title", runs_json(d.title)},
                         {"body", runs_json(d.body)}});
+    for (const auto& [name, runs] : d.fields) sections.back()["fields"][name] = runs_json(runs);
   }
   return json_answer(200, {{"from", *from}, {"to", *to}, {"sections", std::move(sections)}});
 }

@@ -640,7 +640,9 @@ bool apply_blame(SectionBlame& b, const protocol::DocOp& op, std::string_view se
           using T = std::decay_t<decltype(c)>;
           if constexpr (std::is_same_v<T, protocol::SectionEdit>) {
             if (!b.live) return true;  // an edit of a removed section is dropped
-            return apply_text(c.field == protocol::Field::title ? b.title : b.body, c.op, rev);
+            if (c.field == protocol::Field::title) return apply_text(b.title, c.op, rev);
+            if (c.field == protocol::Field::body) return apply_text(b.body, c.op, rev);
+            return true;  // named fields are not blamed (yet)
           } else if constexpr (std::is_same_v<T, protocol::SectionAdd> ||
                                std::is_same_v<T, protocol::SectionRestore>) {
             b.live = true;

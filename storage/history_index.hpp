@@ -149,6 +149,7 @@ struct BlameRun {
 // Who wrote each code point of a section's title and body as of a revision. Restored text
 // (a `restore` component) counts as written by the restoring revision; RevisionInfo::
 // restored_from says where it came from. Text the document was created with is revision 0's.
+// Title and body only: named fields (protocol/document.hpp) are not blamed.
 // Who made a revision that wrote text still in a blame (revision 0: nobody, time 0).
 struct BlameAuthor {
   std::uint64_t rev = 0;

@@ -314,6 +314,51 @@ TEST(History, DiffNamesAddedRemovedChangedAndMovedSections) {
   EXPECT_EQ(diff_documents(before, after, std::string_view("d")).size(), 1u);
 }
 
+// Named fields (protocol/document.hpp): restored, diffed and exported like title and body.
+TEST(History, NamedFieldsAreRestoredDiffedAndExported) {
+  protocol::Document then;
+  protocol::DocOp add;
+  add.components.push_back(
+      protocol::SectionAdd{"u", "V", "Unit 1", "Body", "unit", {{"outcomes", "Read a chart"}}});
+  ASSERT_TRUE(protocol::apply(then, add).ok());
+  protocol::Document now = then;
+  protocol::TextOp t;
+  t.skip(7).insert("bar ");
+  protocol::DocOp edit;
+  edit.components.push_back(protocol::SectionEdit{"u", *protocol::Field::named("outcomes"), t});
+  ASSERT_TRUE(protocol::apply(now, edit).ok());
+  ASSERT_EQ(now.find("u")->field("outcomes")->to_string(), "Read a bar chart");
+
+  const auto d = diff_documents(then, now);
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].change, SectionDiff::Change::changed);
+  ASSERT_EQ(d[0].fields.size(), 1u);
+  EXPECT_EQ(d[0].fields[0].first, "outcomes");
+  EXPECT_EQ(side(d[0].fields[0].second, DiffRun::Kind::del), "Read a bar chart");
+
+  auto op = make_restore_op(now, then, std::string_view("u"));
+  ASSERT_TRUE(op.ok()) << op.error().message;
+  protocol::Document restored = now;
+  ASSERT_TRUE(protocol::apply(restored, *op).ok());
+  EXPECT_EQ(restored, then);
+
+  protocol::Document removed = now;
+  protocol::DocOp remove;
+  remove.components.push_back(protocol::SectionRemove{"u"});
+  ASSERT_TRUE(protocol::apply(removed, remove).ok());
+  op = make_restore_op(removed, then, std::nullopt);
+  ASSERT_TRUE(op.ok());
+  ASSERT_TRUE(protocol::apply(removed, *op).ok());
+  EXPECT_EQ(removed.find("u")->field("outcomes")->to_string(), "Read a chart");
+
+  EXPECT_NE(export_markdown(now, "T").find("### outcomes\n\nRead a bar chart\n"),
+            std::string::npos);
+  EXPECT_NE(export_html(now, "T").find("<h3>outcomes</h3>\n<p>Read a bar chart</p>"),
+            std::string::npos);
+  EXPECT_EQ(export_json(now, {1, "T", 0, 0}, 0, std::nullopt)["sections"][0]["fields"]["outcomes"],
+            "Read a bar chart");
+}
+
 TEST(HistoryExport, TheThreeFormatsCarryTheSameText) {
   protocol::Document doc;
   ASSERT_TRUE(protocol::apply(doc, storage::testing::add_section(
