@@ -1,64 +1,28 @@
-// The hostile-input suites' harness: starts a real jointly-server (through
-// tests/server/server_harness.mjs) and, once accounts exist (`jointly-admin create-user`), first
-// bootstraps an administrator into the fresh data directory and logs in, so that every socket
-// this folder opens carries the session cookie and the server's own Origin
-// (protocol/PROTOCOL.md, "Accounts and access"). Before accounts it sends Origin alone.
+// The hostile-input suites' harness: starts a real jointly-server through
+// tests/server/server_harness.mjs, which bootstraps an administrator into the fresh data
+// directory and logs in (protocol/PROTOCOL.md, "Accounts and access"), so that every socket and
+// request this folder makes carries that session's cookie and the server's own Origin.
 //
 // Also: a raw WebSocket client over node:net that writes frames byte by byte as the test says
 // (masking, reserved bits, opcodes, fragmentation, lengths) and parses the server's frames, and
-// `normalClientWorks`, the check every case ends with. Node 18+, no packages of its own.
-import { execFileSync, spawnSync } from 'node:child_process';
+// `normalClientWorks`, the check every case ends with. Node 18+, no packages of its own (the
+// server harness's `ws` comes from tests/server/node_modules).
 import crypto from 'node:crypto';
-import path from 'node:path';
-import { rawConnect, repoRoot, startServer, tempDir, waitFor } from '../server/server_harness.mjs';
+import { rawConnect, startServer, waitFor } from '../server/server_harness.mjs';
 
 export { rawConnect, waitFor };
 
-export const adminBin = process.env.JOINTLY_ADMIN_BIN
-  || path.join(path.dirname(process.env.JOINTLY_SERVER_BIN || path.join(repoRoot, 'build', 'bin', 'jointly-server')), 'jointly-admin');
-
-const EMAIL = 'hostile@example.edu';
-const PASSWORD = 'correct horse battery staple';
-
-// True when this build's jointly-admin knows create-user (accounts have landed).
-export function accountsExist() {
-  const r = spawnSync(adminBin, [], { encoding: 'utf8' });
-  return `${r.stdout}${r.stderr}`.includes('create-user');
-}
-
-// Starts the server (opts.args: extra flags; opts.staticDir: its --static); resolves with the
-// harness's server plus `origin`, `cookie` (or '') and `headers()` (Origin and Cookie for a
-// request) and `doc`, a document this account may edit.
+// Starts the server (opts.args: extra flags; opts.staticDir: its --static; no demo document)
+// and resolves with the harness's server plus `origin`, `cookie`, `sessionHeaders()` (Origin
+// and Cookie for a request) and `doc`, a document the session leads (it created it).
 export async function startHostileServer({ args = [], staticDir } = {}) {
-  const dataDir = path.join(tempDir('jointly-hostile-'), 'data');
-  const auth = accountsExist();
-  if (auth) {
-    execFileSync(adminBin, ['create-user', '--data', dataDir, '--email', EMAIL, '--name', 'Hostile Tester',
-      '--institution', 'Test University', '--country', 'AT', '--admin'], { input: `${PASSWORD}\n` });
-  }
-  const server = await startServer({ dataDir, args, staticDir, durability: 'none' });
-  server.origin = `http://127.0.0.1:${server.port}`;
-  server.cookie = '';
-  server.auth = auth;
-  server.headers = () => ({ Origin: server.origin, ...(server.cookie ? { Cookie: server.cookie } : {}) });
-  const cleanup = server.cleanup.bind(server);
-  server.cleanup = () => {
-    cleanup();
-    spawnSync('rm', ['-rf', path.dirname(dataDir)]);
-  };
-  if (auth) {
-    const res = await fetch(`${server.http}/api/login`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Origin: server.origin },
-      body: JSON.stringify({ email: EMAIL, password: PASSWORD }),
-    });
-    if (res.status !== 200) throw new Error(`login failed: ${res.status} ${await res.text()}`);
-    const setCookie = res.headers.get('set-cookie') || '';
-    server.cookie = setCookie.split(';')[0];
-  }
+  const server = await startServer({ args, staticDir, durability: 'none', demo: false });
+  server.origin = server.http;
+  server.cookie = server.users.admin.cookie;
+  server.sessionHeaders = () => ({ Origin: server.origin, Cookie: server.cookie });
   const created = await fetch(`${server.http}/api/documents`, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json', ...server.headers() },
+    headers: { 'Content-Type': 'application/json', ...server.sessionHeaders() },
     body: JSON.stringify({ title: 'Hostile input' }),
   });
   if (created.status !== 201) throw new Error(`creating a document failed: ${created.status}`);
@@ -106,7 +70,7 @@ export function closePayload(code, reason = '') {
 // A raw WebSocket connection after a successful upgrade: .send(bytes), .frames (parsed server
 // frames), .next(pred, ms), .closeFrame(ms) (the server's close: {code, reason}), .ended.
 export class RawWs {
-  static async connect(server, { headers = server.headers(), target = '/ws', version = 13 } = {}) {
+  static async connect(server, { headers = server.sessionHeaders(), target = '/ws', version = 13 } = {}) {
     const conn = await rawConnect(server.port);
     const key = crypto.randomBytes(16).toString('base64');
     let req = `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nUpgrade: websocket\r\n`

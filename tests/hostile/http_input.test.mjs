@@ -71,7 +71,7 @@ function parseResponses(text) {
 // One request with the session headers; Connection: close unless headers say otherwise.
 function request(method, target, { headers = {}, body = '', version = 'HTTP/1.1' } = {}) {
   let req = `${method} ${target} ${version}\r\nHost: 127.0.0.1:${server.port}\r\n`;
-  const all = { ...server.headers(), Connection: 'close', ...headers };
+  const all = { ...server.sessionHeaders(), Connection: 'close', ...headers };
   for (const [k, v] of Object.entries(all)) if (v !== undefined) req += `${k}: ${v}\r\n`;
   if (body && !Object.keys(all).some((k) => /^(content-length|transfer-encoding)$/i.test(k))) {
     req += `Content-Length: ${Buffer.byteLength(body)}\r\n`;

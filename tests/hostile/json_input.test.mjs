@@ -189,7 +189,7 @@ describe('hostile JSON bodies over HTTP', () => {
     cases += 1;
     const res = await fetch(`${server.http}/api/documents`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', ...server.headers() },
+      headers: { 'Content-Type': 'application/json', ...server.sessionHeaders() },
       body,
       signal: AbortSignal.timeout(ANSWER_MS * 2),
     });
