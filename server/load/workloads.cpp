@@ -55,19 +55,12 @@ class Mulberry32 {
 constexpr std::uint32_t kUniqueBase = 0x3400;
 constexpr std::uint32_t kUniqueCount = 0x9fff - kUniqueBase + 1;
 
-std::string utf8_of(std::uint32_t cp) {
-  std::string s;
-  if (cp < 0x80) {
-    s += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    s += static_cast<char>(0xc0 | (cp >> 6));
-    s += static_cast<char>(0x80 | (cp & 0x3f));
-  } else {
-    s += static_cast<char>(0xe0 | (cp >> 12));
-    s += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-    s += static_cast<char>(0x80 | (cp & 0x3f));
-  }
-  return s;
+// The UTF-8 of a code point of U+0800..U+FFFF (the unique ones above are), three bytes.
+std::string utf8_of_bmp(std::uint32_t cp) {
+  const char bytes[3] = {static_cast<char>(0xe0 | (cp >> 12)),
+                         static_cast<char>(0x80 | ((cp >> 6) & 0x3f)),
+                         static_cast<char>(0x80 | (cp & 0x3f))};
+  return std::string(bytes, 3);
 }
 
 // Calls f(code point) for each code point of valid UTF-8 text.
@@ -480,7 +473,7 @@ void play(Run& run, std::vector<Event>& events, std::vector<Typist>& typists,
                                        std::memory_order_relaxed);
     ty.client->post([&ty, code = ev.code] {
       const std::size_t pos = ty.rng.below(ty.client->length() + 1);
-      ty.client->insert(pos, utf8_of(kUniqueBase + code));
+      ty.client->insert(pos, utf8_of_bmp(kUniqueBase + code));
     });
   }
   if (!started) on_measured_start();

@@ -73,7 +73,7 @@ const cells = [
 const other = (rs) => median(rs.map((r) => r.machine?.otherCpuSecondsWindow));
 const lines = [];
 lines.push('| cell | ' + PEERS.join(' | ') + ' | best peer | Jointly (harness) | Jointly (jointly-load) | ratio harness / load | target | met harness / load |');
-lines.push('|' + ' --- |'.repeat(PEERS.length + 8));
+lines.push('|' + ' --- |'.repeat(PEERS.length + 7));
 const notes = [];
 for (const c of cells) {
   const of = (pred) => runs.filter((r) => r.workload === c.w && c.sel(r) && pred(r));
