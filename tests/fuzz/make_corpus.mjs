@@ -140,6 +140,14 @@ const wsSeeds = [
   [Buffer.from('{"type":"hello","client":"c-\xff"}', 'latin1'), '{"type":"hello","client":"\\ud800"}',
     '{"type":"hello","client":"a","client":"b","name":"n","institution":"i"}'],
 ];
+// The same conversations by a non-member, a viewer, a reviewer and an editor (the client id's
+// last character picks the role, see ws_message_fuzz.cpp).
+for (const who of ['n', 'v', 'r', 'e']) {
+  for (const conversation of wsSeeds.slice(0, 5)) {
+    wsSeeds.push(conversation.map((m) => (typeof m === 'object' && !Buffer.isBuffer(m) && m.client === 'c-fuzz'
+      ? { ...m, client: `c-fuzz${who}` } : m)));
+  }
+}
 write('ws_message', wsSeeds);
 
 // ---- static paths: request targets ------------------------------------------------------------

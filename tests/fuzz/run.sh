@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tests/fuzz/run.sh [--seconds N] [--jobs J] [TARGET...]: builds the libFuzzer targets with clang
-# under ASan + UBSan into build-fuzz/ and runs each (all four when none is named) for N seconds
+# under ASan + UBSan into build-fuzz/ and runs each (all five when none is named) for N seconds
 # (default 60, or $JOINTLY_FUZZ_SECONDS for a long run), J at a time (default 2), from a copy of
 # the committed seed corpus (tests/fuzz/corpus/<target>/; what the run adds stays in
 # build-fuzz/corpus/). A crash, a broken law (abort), a leak, a timeout (10 s for one input) or
@@ -23,21 +23,25 @@ while [ $# -gt 0 ]; do
     *) targets+=("$1"); shift ;;
   esac
 done
-[ ${#targets[@]} -gt 0 ] || targets=(text_op_fuzz doc_op_fuzz ws_message_fuzz static_path_fuzz)
+[ ${#targets[@]} -gt 0 ] ||
+  targets=(text_op_fuzz doc_op_fuzz ws_message_fuzz static_path_fuzz cookie_fuzz)
 build=$root/build-fuzz
 
 echo "==> building ${targets[*]} (clang, ASan + UBSan, libFuzzer) into build-fuzz/"
 CC=clang CXX=clang++ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DJOINTLY_FUZZ=ON \
   -DJOINTLY_BENCHMARKS=OFF >/dev/null || { echo "fuzz: configuring failed" >&2; exit 2; }
-cmake --build "$build" -j"$(nproc)" --target "${targets[@]}" || { echo "fuzz: the build failed" >&2; exit 2; }
+cmake --build "$build" -j"$(nproc)" --target "${targets[@]}" ||
+  { echo "fuzz: the build failed" >&2; exit 2; }
 
 # The dictionary of each target (libFuzzer takes one: ws_message's is the op one plus its own).
 dict_for() {
   case $1 in
     text_op_fuzz|doc_op_fuzz) echo "$here/dict/json_ops.dict" ;;
-    ws_message_fuzz) cat "$here/dict/json_ops.dict" "$here/dict/ws_message.dict" >"$build/ws_message.dict"
-                     echo "$build/ws_message.dict" ;;
+    ws_message_fuzz)
+      cat "$here/dict/json_ops.dict" "$here/dict/ws_message.dict" >"$build/ws_message.dict"
+      echo "$build/ws_message.dict" ;;
     static_path_fuzz) echo "$here/dict/static_path.dict" ;;
+    cookie_fuzz) echo "$here/dict/cookie.dict" ;;
   esac
 }
 
@@ -58,7 +62,8 @@ run_target() {
   local tmp=$build/tmp/$t
   mkdir -p "$corpus" "$artifacts" "$tmp"
   cp -n "$seeds"/* "$corpus"/ 2>/dev/null
-  TMPDIR=$tmp ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:symbolize=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  TMPDIR=$tmp ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:symbolize=1 \
+    UBSAN_OPTIONS=print_stacktrace=1 \
     "$build/bin/$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
     -print_final_stats=1 -dict="$(dict_for "$t")" -artifact_prefix="$artifacts" $(flags_for "$t") \
     "$corpus" \

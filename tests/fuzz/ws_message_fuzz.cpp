@@ -1,9 +1,10 @@
 // libFuzzer target: the WebSocket message dispatch. Every input is a short conversation of one
 // connection: frames separated by 0xFF, each parsed with protocol::parse_client_message and,
 // when it parses, handled as websocket_session.cpp does (hello, then open/submit/presence/leave
-// on document 1, which stands for the document made for the input) by a real DocumentAuthority over
-// a real Store (RocksDB, durability none, in a temporary directory, opened once per process; a
-// fresh document per input).
+// on document 1, which stands for the document made for the input) by a real DocumentAuthority
+// over a real Store (RocksDB, durability none, in a temporary directory, opened once per
+// process; a fresh document per input). The hello's client id picks the account's role by its
+// last character (n: not a member, v: viewer, r: reviewer, e: editor, else leader).
 //
 // Checked for every input:
 //   - parsing never crashes; an error's encode_error() is JSON with that code (no invalid UTF-8
@@ -95,12 +96,23 @@ class CheckingSubscriber : public s::Subscriber {
   void close(std::uint16_t, std::string) override {}
 };
 
+// The account on every conversation's connection.
+constexpr std::uint64_t kUser = 1;
+
 // One store for the process, in a temporary directory (see make_temp_dir).
 struct Fixture {
   std::filesystem::path dir;
   std::unique_ptr<st::Store> store;
   s::Metrics metrics;
   Queue queue;
+  // The account's role in the conversation's document (nullopt: not a member), set by hello.
+  std::optional<s::Role> role = s::Role::leader;
+
+  s::RoleLookup roles() {
+    return [this](st::DocumentId, std::uint64_t user) -> st::Result<std::optional<s::Role>> {
+      return user == kUser ? role : std::nullopt;
+    };
+  }
 
   Fixture() : dir(jointly::fuzz::make_temp_dir("jointly-fuzz-store")) {
     st::Options o;
@@ -154,7 +166,31 @@ class Conversation {
  private:
   void on(p::HelloMessage& m) {
     if (peer_) return;  // duplicate_hello
-    peer_ = s::Peer{1, m.client, m.name, m.institution};
+    // Who is on the connection is the server's to say (the account), never the client's; the
+    // last character of the client id picks the account's role, so that the fuzzer reaches
+    // every access rule.
+    peer_ = s::Peer{.connection = 1,
+                    .client = m.client,
+                    .user = kUser,
+                    .name = "Fuzz",
+                    .institution = "Fuzz U"};
+    switch (m.client.back()) {
+      case 'n':
+        f_.role = std::nullopt;
+        break;
+      case 'v':
+        f_.role = s::Role::viewer;
+        break;
+      case 'r':
+        f_.role = s::Role::reviewer;
+        break;
+      case 'e':
+        f_.role = s::Role::editor;
+        break;
+      default:
+        f_.role = s::Role::leader;
+        break;
+    }
   }
   void on(p::OpenMessage& m) {
     if (!peer_ || m.doc != kConversationDoc) return;  // hello_required, unknown_document
@@ -190,7 +226,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   Fixture& f = Fixture::get();
   auto id = f.store->create_document("Fuzz", initial_document());
   FUZZ_CHECK(id.ok(), id.status().to_string());
-  auto loaded = s::DocumentAuthority::load(*f.store, *id, {}, f.queue.post(), f.metrics);
+  f.role = s::Role::leader;
+  auto loaded = s::DocumentAuthority::load(*f.store, *id, {}, f.queue.post(), f.metrics, f.roles());
   FUZZ_CHECK(loaded.ok(), loaded.status().to_string());
   auto authority = *loaded;
   {
@@ -199,7 +236,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   authority->leave(1);
   FUZZ_CHECK(f.queue.run_until([&] { return authority->idle(); }), "the authority stayed busy");
-  auto again = s::DocumentAuthority::load(*f.store, *id, {}, f.queue.post(), f.metrics);
+  auto again = s::DocumentAuthority::load(*f.store, *id, {}, f.queue.post(), f.metrics, f.roles());
   FUZZ_CHECK(again.ok(), again.status().to_string());
   FUZZ_CHECK((*again)->head() == authority->head() && (*again)->document() == authority->document(),
              "the stored document differs from the one in memory at revision " +
