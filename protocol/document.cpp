@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 
@@ -190,7 +191,8 @@ Status prefixed(const Status& st, const std::string& where, const char* code = n
 // ---------------------------------------------------------------------------------------------
 // Validation overlay for apply/check
 
-// What a section looks like part-way through an op.
+// What a section looks like part-way through an op. Trivially copyable: the named fields'
+// lengths live in the overlay, so a section without them costs nothing extra.
 struct Pending {
   std::string_view id;
   bool exists = false;
@@ -199,25 +201,11 @@ struct Pending {
   bool text_changed = false;  // by an earlier component of this op (lock then replays them)
   std::size_t title_len = 0;
   std::size_t body_len = 0;
-  // The named fields and their lengths (few: a linear scan).
-  std::vector<std::pair<std::string_view, std::size_t>> named;
-
-  // The length of field f, or nullptr when the section has no such field.
-  std::size_t* len(const Field& f) {
-    if (f.kind() == Field::Kind::title) return &title_len;
-    if (f.kind() == Field::Kind::body) return &body_len;
-    for (auto& [name, n] : named) {
-      if (name == f.name()) return &n;
-    }
-    return nullptr;
-  }
-  bool has_field(std::string_view name) const {
-    for (const auto& [n, len] : named) {
-      if (n == name) return true;
-    }
-    return false;
-  }
+  std::uint32_t named_at = 0;  // its named fields: Overlay's named_[named_at, named_at + named_n)
+  std::uint32_t named_n = 0;
 };
+
+using NamedLength = std::pair<std::string_view, std::size_t>;
 
 class Overlay {
  public:
@@ -235,16 +223,46 @@ class Overlay {
       p.locked = s->locked;
       p.title_len = s->title.size();
       p.body_len = s->body.size();
-      p.named.reserve(s->fields.size());
-      for (const auto& [name, text] : s->fields) p.named.emplace_back(name, text.size());
+      if (!s->fields.empty()) {
+        p.named_at = static_cast<std::uint32_t>(named_.size());
+        p.named_n = static_cast<std::uint32_t>(s->fields.size());
+        for (const auto& [name, text] : s->fields) named_.emplace_back(name, text.size());
+      }
     }
     pending_.push_back(p);
     return pending_.back();
   }
 
+  // The named fields of p and their lengths (few: a linear scan).
+  std::span<NamedLength> named(const Pending& p) {
+    return std::span<NamedLength>(named_).subspan(p.named_at, p.named_n);
+  }
+  // Gives p the named fields of an add.
+  void set_named(Pending& p, const FieldTexts& fields) {
+    p.named_at = static_cast<std::uint32_t>(named_.size());
+    p.named_n = static_cast<std::uint32_t>(fields.size());
+    for (const auto& [name, text] : fields) named_.emplace_back(name, utf8::count(text));
+  }
+  // The length of field f of p, or nullptr when the section has no such field.
+  std::size_t* len(Pending& p, const Field& f) {
+    if (f.kind() == Field::Kind::title) return &p.title_len;
+    if (f.kind() == Field::Kind::body) return &p.body_len;
+    for (auto& [name, n] : named(p)) {
+      if (name == f.name()) return &n;
+    }
+    return nullptr;
+  }
+  bool has_field(const Pending& p, std::string_view name) {
+    for (const auto& [n, len] : named(p)) {
+      if (n == name) return true;
+    }
+    return false;
+  }
+
  private:
   const Document& doc_;
   std::vector<Pending> pending_;  // ops touch few sections: a linear scan beats a map
+  std::vector<NamedLength> named_;
 };
 
 std::string where_component(std::size_t i, const char* kind, std::string_view section) {
@@ -335,7 +353,7 @@ Status validate_component(const Document& doc, Overlay& overlay, const DocOp& op
         if constexpr (std::is_same_v<T, SectionEdit>) {
           const Where w{i, "edit", id, x.field.name()};
           if (!p.exists) return unknown_section(w.str());
-          std::size_t* len = p.len(x.field);
+          std::size_t* len = overlay.len(p, x.field);
           if (!len) return unknown_field(where_component(i, "edit", id), x.field.name());
           if (p.removed || x.op.empty()) return Status::Ok();  // dropped / no-op
           if (p.locked) return section_locked(w.str());
@@ -365,8 +383,7 @@ Status validate_component(const Document& doc, Overlay& overlay, const DocOp& op
           p.text_changed = true;
           p.title_len = utf8::count(x.title);
           p.body_len = utf8::count(x.body);
-          p.named.clear();
-          for (const auto& [name, text] : x.fields) p.named.emplace_back(name, utf8::count(text));
+          overlay.set_named(p, x.fields);
           return Status::Ok();
         } else if constexpr (std::is_same_v<T, SectionRemove>) {
           const Where w{i, "remove", id};
@@ -378,7 +395,7 @@ Status validate_component(const Document& doc, Overlay& overlay, const DocOp& op
           p.removed = true;
           p.text_changed = true;
           p.title_len = p.body_len = 0;
-          for (auto& f : p.named) f.second = 0;
+          for (auto& f : overlay.named(p)) f.second = 0;
           return Status::Ok();
         } else if constexpr (std::is_same_v<T, SectionRestore>) {
           const Where w{i, "restore", id};
@@ -389,7 +406,7 @@ Status validate_component(const Document& doc, Overlay& overlay, const DocOp& op
           if (Status st = check_field_texts(x.fields, w.str()); !st.ok()) return st;
           if (!p.exists) return unknown_section(w.str());
           for (const auto& [name, text] : x.fields) {
-            if (!p.has_field(name)) return unknown_field(w.str(), name);
+            if (!overlay.has_field(p, name)) return unknown_field(w.str(), name);
           }
           if (!p.removed) {
             return make_error("section_not_removed", w.str() + ": the section is not removed");
@@ -398,7 +415,7 @@ Status validate_component(const Document& doc, Overlay& overlay, const DocOp& op
           p.text_changed = true;
           p.title_len = utf8::count(x.title);
           p.body_len = utf8::count(x.body);
-          for (auto& [name, len] : p.named) {
+          for (auto& [name, len] : overlay.named(p)) {
             auto it = x.fields.find(name);
             len = it == x.fields.end() ? 0 : utf8::count(it->second);
           }
@@ -1034,7 +1051,8 @@ Result<Field> Field::named(std::string_view name) {
   if (name == "body") return Field::body;
   if (Status st = check_field_name(name); !st.ok()) return st.error();
   Field f(Kind::named);
-  f.name_ = std::string(name);
+  f.size_ = static_cast<std::uint8_t>(name.size());  // check_field_name: at most 32
+  std::copy(name.begin(), name.end(), f.name_.begin());
   return f;
 }
 
@@ -1047,7 +1065,7 @@ std::string_view Field::name() const {
     case Kind::named:
       break;
   }
-  return name_;
+  return {name_.data(), size_};
 }
 
 const Rope* Section::text(const Field& f) const {

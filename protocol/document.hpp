@@ -20,11 +20,13 @@
 // (protocol/result.hpp); nothing here throws across the API.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
@@ -99,9 +101,13 @@ class Field {
  private:
   explicit Field(Kind k) : kind_(k) {}
 
+  // Trivially copyable (no heap, no destructor): an edit of title or body copies a few bytes.
   Kind kind_ = Kind::body;
-  std::string name_;  // only for Kind::named
+  std::uint8_t size_ = 0;                         // only for Kind::named
+  std::array<char, kMaxFieldNameLength> name_{};  // the name, zero-padded
 };
+
+static_assert(std::is_trivially_copyable_v<Field>);
 
 inline const Field Field::title{Field::Kind::title};
 inline const Field Field::body{Field::Kind::body};
