@@ -18,22 +18,29 @@ let ana; let jan; let lea;
 let docId;
 let section;
 
-// The contract's section hash, computed here with node's crypto.
-function sectionHash({ title, body }) {
-  const part = (name, text) => Buffer.concat([Buffer.from(`${name}\n${Buffer.byteLength(text)}\n`), Buffer.from(text)]);
-  return `sha256:${createHash('sha256').update(Buffer.concat([part('body', body), part('title', title)])).digest('hex')}`;
+// The contract's section hash, computed here with node's crypto: every text field (named ones
+// too), in byte order of the names.
+function sectionHash({ title, body, fields = {} }) {
+  const all = { ...fields, title, body };
+  const part = (name) => Buffer.concat([Buffer.from(`${name}\n${Buffer.byteLength(all[name])}\n`), Buffer.from(all[name])]);
+  const names = Object.keys(all).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  return `sha256:${createHash('sha256').update(Buffer.concat(names.map(part))).digest('hex')}`;
 }
 
 const sel = (rest = '') => `#s-${section} ${rest}`;
 const matrixCell = (inst) => `table.matrix tr[data-section="${section}"] td[data-inst="${inst}"]`;
 const matrixRow = () => `table.matrix tr[data-section="${section}"]`;
 
-// Makes an invite link for `role` on Ana's team page and returns it.
+// Makes an invite link for `role` on Ana's team page and returns it (a new one: the page may
+// still show the last link made).
 async function invite(role) {
   await ana.page.goto(`${server.url}/#members=${docId}`);
+  await ana.page.waitForSelector('#invite-role');
+  const shown = ana.page.locator('#invite-link');
+  const before = (await shown.count()) ? await shown.inputValue() : '';
   await ana.page.selectOption('#invite-role', role);
   await ana.page.click('button[data-action="invite"]');
-  const link = await (await ana.page.waitForSelector('#invite-link')).inputValue();
+  const link = await until(async () => (await shown.count()) && (await shown.inputValue()) !== before && shown.inputValue(), 'a new invite link');
   assert.match(link, new RegExp(`^${server.url}/#/invite/[A-Za-z0-9_-]+$`));
   return link;
 }
@@ -179,6 +186,25 @@ describe('the sign-off of a section', () => {
     // The suggestion is still there until Jan dismisses it.
     await jan.page.click(sel('.suggestion button:text("Dismiss")'));
     await jan.page.waitForSelector(sel('.suggestion'), { state: 'detached' });
+  });
+});
+
+describe('sections with named fields', () => {
+  it('approves them with a hash over every field, as the server computes it', async () => {
+    const demo = await server.createDocument('Demo course', 'demo', { leader: 'ana', members: {} });
+    await ana.page.goto(`${server.url}/#doc=${demo.id}`);
+    await waitConnected(ana);
+    for (const id of ['vision', 'unit1']) {
+      await ana.page.click(`#s-${id} .signoff button[data-action="lock"]`);
+      await ana.page.click(`#s-${id} .signoff button[data-action="approve"]`);
+      await ana.page.waitForSelector(`#s-${id} .signoff .approved-mine`);
+    }
+    await waitSaved(ana);
+    await until(async () => {
+      const stored = (await server.document(demo.id)).snapshot.sections.filter((x) => x.id === 'vision' || x.id === 'unit1');
+      return stored.every((x) => x.approvals && x.approvals[PEOPLE.ana.institution].hash === sectionHash(x));
+    }, 'both approvals recorded with the hash of every field');
+    assert.equal(await ana.page.locator('.rejected:not([hidden])').count(), 0);
   });
 });
 

@@ -436,10 +436,17 @@ export class Sync {
       if (e instanceof OpError) return false;
       throw e;
     }
-    const refused = [
-      ...f.op.filter((c) => locked.has(sectionOf(c))),
-      ...(this.buffer ? this.buffer.op.filter((c) => locked.has(sectionOf(c))) : []),
-    ];
+    // The buffered edits were made on top of the in-flight op: composed, text typed in one go
+    // (a first keystroke in flight, the rest buffered) reads as one piece.
+    const lockedNow = f.current.filter((c) => locked.has(sectionOf(c)));
+    const lockedBuffered = this.buffer ? this.buffer.op.filter((c) => locked.has(sectionOf(c))) : [];
+    let refused;
+    try {
+      refused = compose(lockedNow, lockedBuffered);
+    } catch (e) {
+      if (!(e instanceof OpError)) throw e;
+      refused = [...f.op.filter((c) => locked.has(sectionOf(c))), ...lockedBuffered];
+    }
     this.inflight = null;
     this.buffer = resend.length > 0 ? { op: resend, edits: f.edits + (this.buffer ? this.buffer.edits : 0) } : null;
     const rejection = { op: refused, code: 'section_locked', message, edits: this.buffer ? 0 : f.edits, texts: typedText(refused) };
