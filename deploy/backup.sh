@@ -22,7 +22,9 @@ case $keep in
 esac
 
 mkdir -p "$dir"
-name=jointly-$(date -u +%Y%m%dT%H%M%SZ)
+# Nanoseconds in the name: two backups in one second never collide, and names sort by time.
+name=jointly-$(date -u +%Y%m%dT%H%M%S.%NZ)
+if [ -e "$dir/$name" ]; then echo "backup.sh: $dir/$name exists" >&2; exit 1; fi
 partial=$dir/.$name.partial
 rm -rf "$partial"
 trap 'rm -rf "$partial"' EXIT
