@@ -80,6 +80,12 @@ export function getDocument(id) {
   return call(`/api/documents/${id}`);
 }
 
+/// The course checks of the document at its last durable revision: {rev, summary, findings}
+/// (PROTOCOL.md "Course template and checks"; course_panel.js).
+export function getChecks(id) {
+  return call(`/api/documents/${id}/checks`);
+}
+
 // ---- Members and invites ----------------------------------------------------------------------
 
 /// {members: [{user: USER, role}], team: [{id, name, country}]}

@@ -3,10 +3,15 @@
 // (lock, unlock, approve for one's institution) and the suggestions kept for it, who is here,
 // the sign-off matrix, edits that could not be saved, and the rendered preview. It renders a
 // DocSession and turns the user's actions into document operations. What a member may do
-// follows their role (signoff.js); the server checks it again.
+// follows their role (signoff.js); the server checks it again. A course document's `course` and
+// `unit` sections also show their named fields as a form, and the checklist sits beside
+// (course_panel.js).
 
 import { positionBetween } from '../doc_op.js';
+import { PROMPT_FIELD } from '../document.js';
 import { colorsFor } from './colors.js';
+import { addUnitOp } from './course_model.js';
+import { Checklist, CourseForm } from './course_panel.js';
 import { h, replaceChildren } from './dom.js';
 import { FieldEditor } from './field_editor.js';
 import { randomId } from './identity.js';
@@ -25,7 +30,8 @@ export class DocView {
   /// @param {object} [options]
   /// @param {() => Promise<string[]>} [options.loadTeam] the team's institution names (for the
   ///   sign-off matrix)
-  constructor(root, session, me, { loadTeam = async () => [] } = {}) {
+  /// @param {() => Promise<object>} [options.loadChecks] the course checks (no checklist without)
+  constructor(root, session, me, { loadTeam = async () => [], loadChecks = null } = {}) {
     this.session = session;
     this.me = me;
     this.loadTeam = loadTeam;
@@ -40,7 +46,8 @@ export class DocView {
     // document (so that the others see them in "Who is here" as soon as they open it).
     session.presenceSource = () => {
       const view = this.active && this.sections.get(this.active.section);
-      if (view) return { ...this.active, ...view[this.active.field].selection() };
+      const editor = view && editorOf(view, this.active.field);
+      if (editor) return { ...this.active, ...editor.selection() };
       const first = this.doc.ordered()[0];
       return first ? { section: first.id, field: 'title', anchor: 0, head: 0 } : null;
     };
@@ -56,6 +63,9 @@ export class DocView {
     this.editors = h('div', { class: 'sections' });
     this.dialog = h('dialog', { class: 'confirm', 'aria-labelledby': 'confirm-text' });
     this.notice = h('p', { class: 'notice', role: 'alert' });
+    this.checklist = loadChecks
+      ? new Checklist({ session, load: loadChecks, goTo: (section, field) => this.focusField(section, field) })
+      : null;
 
     replaceChildren(root,
       h('div', { class: 'doc-layout' },
@@ -65,6 +75,7 @@ export class DocView {
           this.roleLine, this.notice, this.signoffNotice, this.editors),
         h('aside', { class: 'side' },
           h('section', { 'aria-labelledby': 'people-h' }, h('h2', { id: 'people-h' }, 'Who is here'), this.people),
+          this.checklist && this.checklist.root,
           h('section', { 'aria-labelledby': 'signoff-h', class: 'signoff-panel' },
             h('h2', { id: 'signoff-h' }, 'Sign-off'), this.matrixBox),
           this.rejectedBox,
@@ -78,7 +89,7 @@ export class DocView {
         if (!e.isIntersecting) continue;
         const view = this.sections.get(e.target.dataset.section);
         this.nearScreen.unobserve(e.target);
-        if (view) { view.title.mount(); view.body.mount(); }
+        if (view) { view.title.mount(); view.body.mount(); if (view.form) view.form.mount(); }
       }
     }, { rootMargin: '800px 0px' });
     session.on('change', (change) => this.changed(change));
@@ -89,6 +100,7 @@ export class DocView {
     this.render();
     this.showRejected();
     this.refreshTeam();
+    if (this.checklist) this.checklist.schedule();
   }
 
   /// The member's role, as the server last said (null: not known yet, read-only).
@@ -115,8 +127,8 @@ export class DocView {
     if (change.origin === 'remote' && change.op) {
       let structural = false;
       for (const c of change.op) {
-        const view = this.sections.get(c.edit);
-        if ('edit' in c && view) view[c.f].applyRemote(c.op);
+        const editor = 'edit' in c && this.sections.has(c.edit) && editorOf(this.sections.get(c.edit), c.f);
+        if (editor) editor.applyRemote(c.op);
         else structural = true;
       }
       this.render(!structural);
@@ -137,6 +149,7 @@ export class DocView {
           this.nearScreen.unobserve(view.article);
           view.title.destroy();
           view.body.destroy();
+          if (view.form) view.form.destroy();
           view.article.remove();
           this.sections.delete(id);
         }
@@ -159,10 +172,12 @@ export class DocView {
           view.locked = readOnly;
           view.title.setReadOnly(readOnly);
           view.body.setReadOnly(readOnly);
+          if (view.form) view.form.setReadOnly(readOnly);
         }
         view.lockBadge.hidden = !s.locked;
         view.article.classList.toggle('locked', Boolean(s.locked));
         view.addBelow.hidden = !can(this.role, 'edit');
+        if (view.addUnit) view.addUnit.hidden = !can(this.role, 'edit');
         this.renderSignoff(view, s, controls);
         if (view.article !== before) this.editors.insertBefore(view.article, before);
         else before = before.nextSibling;
@@ -173,6 +188,7 @@ export class DocView {
       const view = this.sections.get(s.id);
       if (view.title.text !== s.title) view.title.setText(s.title);
       if (view.body.text !== s.body) view.body.setText(s.body);
+      if (view.form) view.form.setTexts(s);
     }
     this.renderOutline(ordered);
     this.showPresence();
@@ -324,12 +340,18 @@ export class DocView {
     const signoff = h('div', { class: 'signoff', role: 'group', 'aria-label': 'Sign-off' });
     const suggestions = h('div', { class: 'suggestions' });
     const addBelow = h('button', { type: 'button', class: 'link', onclick: () => this.addSection(s.id) }, '+ Add a section below');
-    const article = h('article', { class: 'section', id: `s-${s.id}`, 'data-section': s.id },
+    const course = s.kind === 'course' || s.kind === 'unit';
+    const formBox = course ? h('div', { class: 'form-box' }) : null;
+    const addUnit = course
+      ? h('button', { type: 'button', class: 'link', 'data-action': 'add-unit', onclick: () => this.addUnit() }, '+ Add a microlearning unit')
+      : null;
+    const article = h('article', { class: 'section', id: `s-${s.id}`, 'data-section': s.id, 'data-kind': s.kind || null },
       h('div', { class: 'section-head' }, number, titleBox, lockBadge),
       signoff,
+      formBox,
       bodyBox,
       suggestions,
-      h('div', { class: 'section-foot' }, addBelow));
+      h('div', { class: 'section-foot' }, addBelow, addUnit));
     const common = (field) => ({
       field,
       readOnly: !sectionControls(s, this.role, this.me.institution).editable,
@@ -339,15 +361,17 @@ export class DocView {
         this.session.setPresence(s.id, field, anchor, head);
       },
     });
-    const view = { article, number, lockBadge, signoff, suggestions, addBelow, locked: null };
+    const view = { article, number, lockBadge, signoff, suggestions, addBelow, addUnit, locked: null, form: null };
     view.title = new FieldEditor({
       ...common('title'), parent: titleBox, text: s.title, label: 'Section title',
       placeholder: 'Section title', onEnter: () => view.body.focus(),
     });
     view.body = new FieldEditor({
       ...common('body'), parent: bodyBox, text: s.body, label: 'Section text (Markdown)',
-      placeholder: 'Write this section here (Markdown)…',
+      // A template section's prompt is the empty body's placeholder, never its text.
+      placeholder: s.fields.get(PROMPT_FIELD) || (course ? 'Notes (optional, Markdown)…' : 'Write this section here (Markdown)…'),
     });
+    if (course) view.form = new CourseForm({ parent: formBox, section: s, common });
     return view;
   }
 
@@ -409,6 +433,7 @@ export class DocView {
     for (const [id, view] of this.sections) {
       view.title.setCursors(bySection.get(`${id}\u0000title`) || []);
       view.body.setCursors(bySection.get(`${id}\u0000body`) || []);
+      if (view.form) view.form.setCursors((f) => bySection.get(`${id}\u0000${f}`) || []);
     }
     const where = (p) => {
       const s = this.doc.section(p.section);
@@ -492,6 +517,28 @@ export class DocView {
     if (view) view.title.focus();
   }
 
+  /// Adds a microlearning unit after the last one and puts the cursor in its title.
+  addUnit() {
+    const id = randomId(12);
+    try {
+      this.structural([addUnitOp(this.doc, id)]);
+    } catch (e) {
+      this.session.rejectedEdit({ code: e.code || 'error', message: `the unit could not be added: ${e.message}`, texts: [] });
+      return;
+    }
+    const view = this.sections.get(id);
+    if (view) view.title.focus();
+  }
+
+  /// Scrolls to a section and puts the cursor in one of its fields (a checklist link); the
+  /// title when the field is not shown.
+  focusField(section, field) {
+    const view = this.sections.get(section);
+    if (!view) return;
+    view.article.scrollIntoView({ block: 'center' });
+    (editorOf(view, field) || view.title).focus();
+  }
+
   move(id, delta) {
     const ordered = this.doc.ordered();
     const i = ordered.findIndex((s) => s.id === id);
@@ -547,6 +594,13 @@ export class DocView {
     this.dialog.showModal();
     keep.focus();
   }
+}
+
+// The editor of a section's field: title, body or a named field of its form (undefined when the
+// view does not show that field).
+function editorOf(view, field) {
+  if (field === 'title' || field === 'body') return view[field];
+  return view.form ? view.form.get(field) : undefined;
 }
 
 const REASONS = {

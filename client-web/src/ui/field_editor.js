@@ -1,4 +1,4 @@
-// A CodeMirror 6 editor for one field (title or body) of one section, speaking code points to
+// A CodeMirror 6 editor for one field (title, body or a named field) of one section, speaking code points to
 // the outside: local changes come out as text ops (ot-text-unicode, code points), remote text
 // ops go in and keep the local cursor and selection where they were, and other people's
 // cursors and selections are drawn as decorations.
@@ -75,7 +75,7 @@ const oneLine = EditorState.transactionFilter.of((tr) => {
 export class FieldEditor {
   /// @param {object} config
   /// @param {HTMLElement} config.parent
-  /// @param {'title'|'body'} config.field
+  /// @param {string} config.field 'title', 'body' or a named field
   /// @param {string} config.text
   /// @param {string} config.label the accessible name of the editor
   /// @param {string} [config.placeholder]
@@ -84,6 +84,7 @@ export class FieldEditor {
   /// @param {(anchor: number, head: number) => void} config.onSelection the local cursor moved
   ///   (code points), while the editor has focus
   /// @param {() => void} [config.onEnter] Enter in a title
+  /// @param {boolean} [config.singleLine] one line (a newline becomes a space); default: the title
   constructor(config) {
     this.config = config;
     this.field = config.field;
@@ -94,8 +95,9 @@ export class FieldEditor {
     this.textValue = config.text;
     this.cursors = [];
     this.view = null;
+    this.singleLine = config.singleLine ?? config.field === 'title';
     this.lite = document.createElement('div');
-    this.lite.className = `cm-lite ${config.field === 'title' ? 'cm-title' : 'cm-body'}`;
+    this.lite.className = `cm-lite ${this.singleLine ? 'cm-title' : 'cm-body'}`;
     this.lite.tabIndex = 0;
     this.lite.setAttribute('role', 'textbox');
     this.lite.setAttribute('aria-label', config.label);
@@ -113,7 +115,7 @@ export class FieldEditor {
   mount() {
     if (this.view) return;
     const config = this.config;
-    const title = config.field === 'title';
+    const title = this.singleLine;
     const extensions = [
       history(),
       keymap.of([

@@ -7,12 +7,13 @@
 // kept edits are sent.
 
 import {
-  acceptInvite, createDocument, getDocument, listDocuments, listMembers, logout, me, onSessionEnded,
+  acceptInvite, createDocument, getChecks, getDocument, listDocuments, listMembers, logout, me, onSessionEnded,
 } from './api.js';
 import { Connection } from './connection.js';
 import { h, replaceChildren } from './dom.js';
 import { DocSession } from './doc_session.js';
 import { DocView } from './doc_view.js';
+import { HistoryPanel } from './history_panel.js';
 import { adoptClientId, lastUser, randomId, rememberUser, tabClientId } from './identity.js';
 import { showLogin } from './login_page.js';
 import { showMembers } from './members_page.js';
@@ -21,8 +22,9 @@ import { ROLE_LABELS, can } from './signoff.js';
 import { deleteRecord, hasPending, loadRecords } from './store.js';
 
 /// The templates a new document can start from, as the server names them (POST
-/// /api/documents `template`). Add the course template here when the server accepts "course".
+/// /api/documents `template`; PROTOCOL.md "Course template and checks").
 export const TEMPLATES = Object.freeze([
+  { id: 'course', label: 'Course design (the EADTU design steps, the course details and a first unit)' },
   { id: 'demo', label: 'Course-design example (every design step, filled in)' },
   { id: 'blank', label: 'Blank (one empty section)' },
 ]);
@@ -254,12 +256,17 @@ async function documentPage(docId, user) {
   setHeading();
   const view = new DocView(main, session, self, {
     loadTeam: async () => (await listMembers(docId)).team.map((i) => i.name),
+    loadChecks: () => getChecks(docId),
   });
   session.on('status', () => view.showNotice());
+  // The history panel, last in the document's side column (history_panel.js).
+  const historyBox = h('details', { class: 'history-box', 'data-panel': 'history' });
+  main.querySelector('aside.side').append(historyBox);
+  const history = new HistoryPanel(historyBox, session);
   session.on('forbidden', () => {
     getDocument(docId).then((d) => session.setRole(d.role)).catch(() => { /* not a member now: the error says so */ });
   });
-  window.jointly = { session, view }; // for the end-to-end tests and for the curious
+  window.jointly = { session, view, history }; // for the end-to-end tests and for the curious
 }
 
 async function start() {
