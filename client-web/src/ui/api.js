@@ -117,3 +117,39 @@ export function acceptInvite(token) {
 export async function listUsers() {
   return (await call('/api/users')).users;
 }
+
+// ---- History (PROTOCOL.md "History API"; history_panel.js) -------------------------------------
+
+/// One page of the timeline: {entries, next}; `query` from history_model.js `historyQuery`.
+export function historyList(doc, query = '') {
+  return call(`/api/documents/${doc}/history${query}`);
+}
+
+/// The document at a revision: {id, title, rev, snapshot}.
+export function historyAt(doc, rev) {
+  return call(`/api/documents/${doc}/history/at/${rev}`);
+}
+
+/// The word diff from revision `from` to the last one: {from, to, sections: [SECTIONDIFF]}.
+export function historyDiff(doc, from) {
+  return call(`/api/documents/${doc}/history/diff?from=${from}`);
+}
+
+/// Who wrote a section's title and body (at the last revision): {rev, section, live, title, body}.
+export function historyBlame(doc, section) {
+  return call(`/api/documents/${doc}/history/blame/${encodeURIComponent(section)}`);
+}
+
+/// Named versions: [{rev, name, by, time}]; naming one (editors and leaders) answers the VERSION.
+export async function listVersions(doc) {
+  return (await call(`/api/documents/${doc}/history/versions`)).versions;
+}
+export function nameVersion(doc, name, rev) {
+  return call(`/api/documents/${doc}/history/versions`, { method: 'POST', body: rev === undefined ? { name } : { name, rev } });
+}
+
+/// Restores the document (or one section) to revision `rev` as a new revision (editors and
+/// leaders): {rev, restored_from, changed}.
+export function restoreRevision(doc, rev, section) {
+  return call(`/api/documents/${doc}/history/restore`, { method: 'POST', body: section ? { rev, section } : { rev } });
+}

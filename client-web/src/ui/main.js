@@ -13,6 +13,7 @@ import { Connection } from './connection.js';
 import { h, replaceChildren } from './dom.js';
 import { DocSession } from './doc_session.js';
 import { DocView } from './doc_view.js';
+import { HistoryPanel } from './history_panel.js';
 import { adoptClientId, lastUser, randomId, rememberUser, tabClientId } from './identity.js';
 import { showLogin } from './login_page.js';
 import { showMembers } from './members_page.js';
@@ -258,10 +259,14 @@ async function documentPage(docId, user) {
     loadChecks: () => getChecks(docId),
   });
   session.on('status', () => view.showNotice());
+  // The history panel, last in the document's side column (history_panel.js).
+  const historyBox = h('details', { class: 'history-box', 'data-panel': 'history' });
+  main.querySelector('aside.side').append(historyBox);
+  const history = new HistoryPanel(historyBox, session);
   session.on('forbidden', () => {
     getDocument(docId).then((d) => session.setRole(d.role)).catch(() => { /* not a member now: the error says so */ });
   });
-  window.jointly = { session, view }; // for the end-to-end tests and for the curious
+  window.jointly = { session, view, history }; // for the end-to-end tests and for the curious
 }
 
 async function start() {
