@@ -25,7 +25,7 @@ import { deleteRecord, hasPending, loadRecords } from './store.js';
 /// /api/documents `template`; PROTOCOL.md "Course template and checks").
 export const TEMPLATES = Object.freeze([
   { id: 'course', label: 'Course design (the EADTU design steps, the course details and a first unit)' },
-  { id: 'demo', label: 'Course-design example (every design step, filled in)' },
+  { id: 'demo', label: 'Course-design example (an invented course, partly filled in)' },
   { id: 'blank', label: 'Blank (one empty section)' },
 ]);
 
