@@ -16,7 +16,7 @@ import { createRequire } from 'node:module';
 import { Doc } from '../../client-web/src/doc_op.js';
 import { Sync } from '../../client-web/src/sync.js';
 import { Editor, makeRandom } from '../../client-web/testkit/workload.mjs';
-import { adminBin, startServer } from '../server/server_harness.mjs';
+import { Client, adminBin, startServer } from '../server/server_harness.mjs';
 
 // `ws` is installed once, for tests/server (npm ci there); resolve it from that package.
 export const WebSocket = createRequire(new URL('../server/package.json', import.meta.url))('ws');
@@ -222,27 +222,17 @@ export class Tab {
   }
 }
 
-/// Opens a document on a connection of its own and resolves with the first answer to `open`
-/// (with rev 0: every revision, each with its client and seq).
-export function openOnce(server, docId, rev) {
-  const s = server.current;
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(s.ws, { headers: s.headers });
-    const timer = setTimeout(() => { ws.terminate(); reject(new Error(`no answer to open of ${docId}`)); }, 15000);
-    ws.on('open', () => {
-      ws.send(JSON.stringify({ type: 'hello', client: `reader-${docId}` }));
-      ws.send(JSON.stringify(rev === undefined ? { type: 'open', doc: docId } : { type: 'open', doc: docId, rev }));
-    });
-    ws.on('message', (data) => {
-      const m = JSON.parse(data.toString());
-      if (m.type === 'snapshot' || m.type === 'ops' || m.type === 'error') {
-        clearTimeout(timer);
-        ws.close();
-        resolve(m);
-      }
-    });
-    ws.on('error', (e) => { clearTimeout(timer); reject(e); });
-  });
+/// Opens a document on a connection of its own (the harness's Client) and resolves with the
+/// first answer to `open` (with rev 0: every revision, each with its client and seq).
+export async function openOnce(server, docId, rev) {
+  const c = await Client.connect(server.current.ws);
+  try {
+    c.send({ type: 'hello', client: `reader-${docId}` });
+    c.send(rev === undefined ? { type: 'open', doc: docId } : { type: 'open', doc: docId, rev });
+    return await c.next((m) => ['snapshot', 'ops', 'error'].includes(m.type), 15000, `the answer to open of ${docId}`);
+  } finally {
+    c.close();
+  }
 }
 
 /// Waits until every tab is connected, has nothing pending and stands at its document's head.
