@@ -34,7 +34,8 @@ export class HistoryPanel {
     this.filters = {};
     this.paged = false;
     this.refreshTimer = null;
-    this.loading = 0;
+    this.loading = 0; // the last load asked for (older answers are dropped)
+    this.loads = 0; // loads drawn, as the list's data-loads (tests wait for it)
 
     const id = (s) => `hist-${s}`;
     this.sectionSel = h('select', { id: id('section') });
@@ -83,8 +84,19 @@ export class HistoryPanel {
         h('h3', { id: id('versions-h') }, 'Named versions'), this.versionsList, this.versionForm),
       this.dialog);
 
-    session.on('change', () => this.documentChanged());
-    session.on('status', () => { this.versionForm.hidden = !can(session.role, 'edit'); });
+    // A new revision (others' ops, and acks of this user's own edits, which the sync core does
+    // not report as changes) refreshes the timeline and the section menus.
+    this.seenRev = session.sync.rev;
+    const revisionSeen = () => {
+      if (session.sync.rev === this.seenRev) return;
+      this.seenRev = session.sync.rev;
+      this.documentChanged();
+    };
+    session.on('change', revisionSeen);
+    session.on('status', () => {
+      this.versionForm.hidden = !can(session.role, 'edit');
+      revisionSeen();
+    });
     this.versionForm.hidden = !can(session.role, 'edit');
     this.fillSections();
     this.loadPeople();
@@ -175,9 +187,12 @@ export class HistoryPanel {
       for (const entry of page.entries) this.list.append(this.entryItem(entry, titles));
       this.olderButton.hidden = !page.next;
       this.status.textContent = this.entries.length === 0 ? 'No changes match these filters.' : '';
+      this.list.dataset.loads = String(++this.loads);
       if (page.entries.some((e) => !this.authorSel.querySelector(`option[value="${CSS.escape(e.author)}"]`))) this.loadPeople(page.entries);
     } catch (e) {
-      if (ticket === this.loading) this.status.textContent = historyErrorText(e);
+      if (ticket !== this.loading) return;
+      this.status.textContent = historyErrorText(e);
+      this.list.dataset.loads = String(++this.loads);
     }
   }
 
