@@ -29,7 +29,7 @@ export class CourseForm {
       const box = h('div', { class: 'field-box', id });
       const label = section.kind === 'unit' ? `${f.label} (${section.title || 'unit'})` : f.label;
       this.root.append(h('div', { class: 'course-field', 'data-field': f.name },
-        h('span', { class: 'field-label', id: `${id}-l` }, f.label), box));
+        h('span', { class: 'field-label' }, f.label), box));
       this.editors.set(f.name, new FieldEditor({
         ...common(f.name), parent: box, text: section.fields.get(f.name), label,
         placeholder: f.hint, singleLine: !f.lines,
