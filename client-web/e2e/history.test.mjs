@@ -157,6 +157,8 @@ describe('history panel', { timeout: 120000 }, () => {
     const [, from, made] = /revision (\d+) as revision (\d+)/.exec(await ana.page.textContent(panel('.hist-message')));
     assert.equal(Number(from), before);
     assert.ok(Number(made) > before);
+    await ana.page.waitForSelector(panel('.hist-detail .hist-message:not(.error)'));
+    await until(async () => /Nothing: the document is the same now/.test(await ana.page.textContent(panel('.hist-detail'))), 'the revision shown again, with no change since');
     const old = 'Learners read public data critically. They judge its quality.';
     await until(async () => (await fieldText(jan, section)).editor === old, 'the old paragraph in Jan\'s editor');
     await until(async () => (await fieldText(ana, section)).editor === old, 'the old paragraph in Ana\'s editor');
@@ -164,7 +166,10 @@ describe('history panel', { timeout: 120000 }, () => {
     await until(async () => (await timeline(ana)).some((e) => e.text.includes(`restored from revision ${before}`) || e.text.includes(`Restored from revision ${before}`)), 'the restore in Ana\'s timeline');
     await jan.page.click(panel('summary'));
     await until(async () => (await timeline(jan)).some((e) => /[Rr]estored from revision/.test(e.text) && e.inst === GRAZ), 'the restore in Jan\'s timeline');
-    await ana.page.locator('details.history-box').screenshot({ path: artifactPath('history.png') });
+    // The side column scrolls within the window: a tall window shows the whole panel.
+    await ana.page.setViewportSize({ width: 1280, height: 2600 });
+    await ana.page.screenshot({ path: artifactPath('history.png') });
+    await ana.page.setViewportSize({ width: 1280, height: 800 });
   });
 
   it('names the current revision and lists it with its exports', async () => {

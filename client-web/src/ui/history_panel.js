@@ -241,7 +241,9 @@ export class HistoryPanel {
 
   // ---- A revision: the document then, what changed since, exports, restore ----------------
 
-  async showRevision(rev) {
+  /// Shows revision `rev`: exports, restore, what changed since, the document then. `said`: a
+  /// message to show at the top ({text, error}), e.g. how a restore went.
+  async showRevision(rev, said = null) {
     replaceChildren(this.detail, h('p', { class: 'muted' }, `Loading revision ${rev}…`));
     let at;
     let diff;
@@ -253,7 +255,7 @@ export class HistoryPanel {
     }
     const doc = Doc.fromJSON(at.snapshot);
     const editor = can(this.session.role, 'edit');
-    const message = h('p', { class: 'hist-message', role: 'status' });
+    const message = h('p', { class: `hist-message${said && said.error ? ' error' : ''}`, role: 'status' }, said ? said.text : '');
     const changes = diff.sections.filter((s) => s.change !== 'unchanged');
     replaceChildren(this.detail,
       h('h3', {}, `Revision ${rev}`, h('button', { type: 'button', class: 'link', 'data-action': 'hist-close', onclick: () => replaceChildren(this.detail) }, ' Close')),
@@ -289,10 +291,12 @@ export class HistoryPanel {
       message.textContent = 'Restoring…';
       try {
         const out = await restoreRevision(this.docId, rev, section ? section.id : undefined);
-        message.textContent = out.changed
+        const text = out.changed
           ? `Restored from revision ${rev} as revision ${out.rev}.`
           : `Nothing to restore: ${section ? 'the section is' : 'the document is'} already as it was at revision ${rev}.`;
+        message.textContent = text;
         this.load(false);
+        await this.showRevision(rev, { text }); // what changed since is now the restore's result
       } catch (e) {
         message.className = 'hist-message error';
         message.textContent = historyErrorText(e);
