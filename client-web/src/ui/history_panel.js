@@ -23,7 +23,8 @@ const REFRESH_AFTER_MS = 1500;
 const RESTORE_SCAN_PAGES = 5; // pages of 200 single revisions read to find a page's restores
 
 export class HistoryPanel {
-  /// @param {HTMLElement} root where the panel goes (a `details` in the document's side column)
+  /// @param {HTMLDetailsElement} root where the panel goes (a `details` in the document's side
+  ///   column); it loads when opened
   /// @param {DocSession} session the open document (its doc, role and 'change' events)
   constructor(root, session) {
     this.session = session;
@@ -98,10 +99,17 @@ export class HistoryPanel {
       revisionSeen();
     });
     this.versionForm.hidden = !can(session.role, 'edit');
-    this.fillSections();
-    this.loadPeople();
-    this.load(false);
-    this.loadVersions();
+    // Nothing is fetched while the panel is closed: opening it loads what is stale.
+    this.root = root;
+    this.stale = true;
+    root.addEventListener('toggle', () => {
+      if (!root.open || !this.stale) return;
+      this.stale = false;
+      this.fillSections();
+      this.loadPeople();
+      this.load(false);
+      this.loadVersions();
+    });
   }
 
   // ---- Filters ----------------------------------------------------------------------------
@@ -231,6 +239,10 @@ export class HistoryPanel {
   // The document changed (typing, others' revisions): new revisions come into the newest page
   // after a pause; while older pages are open, a button offers them instead.
   documentChanged() {
+    if (!this.root.open) {
+      this.stale = true;
+      return;
+    }
     this.fillSections();
     clearTimeout(this.refreshTimer);
     this.refreshTimer = setTimeout(() => {
