@@ -226,7 +226,8 @@ export class HistoryPanel {
     return h('li', { class: 'hist-entry', 'data-first': entry.first, 'data-last': entry.last, 'data-inst': entry.institution },
       h('button', {
         type: 'button', class: 'hist-open', 'data-action': 'hist-open',
-        'aria-label': `${d.revisions} by ${d.who}, ${d.when}: show the document then`,
+        'aria-label': [`${d.revisions} by ${d.who}${d.institution ? `, ${d.institution}` : ''}, ${d.when}`,
+          d.sections.length ? `sections: ${d.sections.join(', ')}` : '', ...d.restored, 'show the document then'].filter(Boolean).join('; '),
         onclick: () => this.showRevision(entry.last),
       },
       h('span', { class: 'hist-who' }, d.who), d.institution ? h('span', { class: 'inst' }, ` · ${d.institution}`) : null,
