@@ -5,6 +5,7 @@
 #include <set>
 
 #include "server/auth.hpp"
+#include "server/history.hpp"
 #include "server/log.hpp"
 
 namespace jointly::server {
@@ -274,37 +275,40 @@ void DocumentAuthority::submit(const Peer& peer, std::shared_ptr<Subscriber> s,
   // An approval must be of the text as it stands now (after transform, before apply).
   if (auto stale = stale_approval(op)) return reject(*s, ctx, "stale_approval", std::move(*stale));
 
+  storage::RevisionInfo info;
+  info.author = peer.name;
+  info.institution = peer.institution;
+  info.client_id = m.client;
+  info.client_seq = m.seq;
+  auto appended = append_revision(std::move(op), std::move(info), peer.connection);
+  if (!appended) return reject(*s, ctx, appended.error().code, appended.error().message);
+  waiters_[*appended].push_back(Waiter{s, peer.connection, m.seq, false, received});
+}
+
+protocol::Result<std::uint64_t> DocumentAuthority::append_revision(protocol::DocOp op,
+                                                                   storage::RevisionInfo info,
+                                                                   std::uint64_t origin) {
   // Apply (atomic: on error doc_ is unchanged), keeping the document within its size limit.
   const std::uint64_t before = section_bytes(op);
   if (doc_bytes_ + inserted_bytes(op) <= options_.max_document_bytes) {
-    if (auto applied = protocol::apply(doc_, op); !applied) {
-      return reject(*s, ctx, applied.error().code, applied.error().message);
-    }
+    if (auto applied = protocol::apply(doc_, op); !applied) return applied.error();
   } else {
     // It might grow the document past the limit: try it on a copy (rare).
     protocol::Document copy = doc_;
-    if (auto applied = protocol::apply(copy, op); !applied) {
-      return reject(*s, ctx, applied.error().code, applied.error().message);
-    }
+    if (auto applied = protocol::apply(copy, op); !applied) return applied.error();
     const std::uint64_t size = bytes_of(copy);
     if (size > options_.max_document_bytes) {
-      return reject(*s, ctx, "document_too_large",
-                    "the document would hold " + std::to_string(size) +
-                        " bytes of text; the limit is " +
-                        std::to_string(options_.max_document_bytes));
+      return protocol::make_error("document_too_large",
+                                  "the document would hold " + std::to_string(size) +
+                                      " bytes of text; the limit is " +
+                                      std::to_string(options_.max_document_bytes));
     }
     doc_ = std::move(copy);
   }
   doc_bytes_ = doc_bytes_ - before + section_bytes(op);
 
   const std::uint64_t rev = head_ + 1;
-  storage::RevisionInfo info;
-  info.author = peer.name;
-  info.institution = peer.institution;
   info.server_time_ms = now_ms();
-  info.client_id = m.client;
-  info.client_seq = m.seq;
-
   const Clock::time_point queued = Clock::now();
   std::weak_ptr<DocumentAuthority> weak = weak_from_this();
   auto done = [weak, post = post_, rev, queued](const storage::Status& status) {
@@ -312,15 +316,21 @@ void DocumentAuthority::submit(const Peer& peer, std::shared_ptr<Subscriber> s,
       if (auto self = weak.lock()) self->on_complete(rev, status, queued);
     });
   };
-  storage::Status queued_status = store_.append_async(id_, rev, op, info, doc_, done);
+  const storage::Status queued_status = store_.append_async(id_, rev, op, info, doc_, done);
   if (queued_status.code() == storage::Code::busy) {
-    // The write queue is full: wait here for room and durability (back-pressure on this
-    // document), then complete in order like any other revision.
-    queued_status = store_.append(id_, rev, op, info, doc_);
-    post_([weak, rev, queued_status, queued] {
-      if (auto self = weak.lock()) self->on_complete(rev, queued_status, queued);
-    });
-  } else if (!queued_status.ok()) {
+    // The write queue is full. Waiting here for room would stall the document's strand, and
+    // every connection on it, behind other documents' writes: refuse instead, and take the
+    // apply back. The client resubmits the same op (PROTOCOL.md, `busy`).
+    if (auto st = rebuild_head(); !st.ok()) {
+      fail(st);
+      return protocol::make_error("storage_failed", "the document cannot be written");
+    }
+    log::warn("write queue full; submit refused", {{"doc", id_}, {"rev", rev}});
+    return protocol::make_error("busy",
+                                "the server's write queue is full; submit the same op again "
+                                "shortly");
+  }
+  if (!queued_status.ok()) {
     // Not queued (failed, closed, read_only): complete with the error, in order.
     post_([weak, rev, queued_status, queued] {
       if (auto self = weak.lock()) self->on_complete(rev, queued_status, queued);
@@ -328,9 +338,88 @@ void DocumentAuthority::submit(const Peer& peer, std::shared_ptr<Subscriber> s,
   }
   head_ = rev;
   ++in_flight_;
-  dedupe_[key] = rev;
-  tail_.push_back(TailEntry{rev, std::move(op), std::move(info), peer.connection});
-  waiters_[rev].push_back(Waiter{s, peer.connection, m.seq, false, received});
+  dedupe_[std::make_pair(info.client_id, info.client_seq)] = rev;
+  tail_.push_back(TailEntry{rev, std::move(op), std::move(info), origin});
+  return rev;
+}
+
+storage::Status DocumentAuthority::rebuild_head() {
+  // Storage has every revision written so far (at least up to durable_rev_); the ones after it
+  // are all in the tail, which keeps every revision that is not yet durable.
+  auto loaded = store_.load(id_);
+  if (!loaded.ok()) return loaded.status();
+  if (loaded->rev > head_ || loaded->rev + 1 < tail_first()) {
+    return storage::Status(storage::Code::corruption,
+                           "document " + std::to_string(id_) + " is at revision " +
+                               std::to_string(loaded->rev) + " in storage and " +
+                               std::to_string(head_) + " in memory");
+  }
+  protocol::Document doc = std::move(loaded->doc);
+  for (std::uint64_t r = loaded->rev + 1; r <= head_; ++r) {
+    if (auto applied = protocol::apply(doc, tail_[r - tail_first()].op); !applied) {
+      return storage::Status(storage::Code::corruption,
+                             "revision " + std::to_string(r) + " of document " +
+                                 std::to_string(id_) +
+                                 " does not apply again: " + applied.error().message);
+    }
+  }
+  doc_ = std::move(doc);
+  doc_bytes_ = bytes_of(doc_);
+  return storage::Status::Ok();
+}
+
+void DocumentAuthority::restore(const Peer& peer, std::uint64_t from,
+                                std::optional<std::string> section, RestoreDone done) {
+  auto refuse = [&](std::string code, std::string message) {
+    metrics_.rejected.inc(code);
+    done(protocol::make_error(std::move(code), std::move(message)));
+  };
+  if (failed_) return refuse("storage_failed", "the document cannot be written");
+  auto role = roles_(id_, peer.user);
+  if (!role.ok()) {
+    log::error("role lookup failed", {{"doc", id_}, {"error", role.status().to_string()}});
+    return refuse("storage_failed", "the document's members cannot be read now");
+  }
+  if (!*role) {
+    return refuse("forbidden", "you are not a member of document " + std::to_string(id_));
+  }
+  if (!allowed(**role, Action::edit)) {
+    return refuse("forbidden", "a " + std::string(role_name(**role)) + " may not restore");
+  }
+  if (from == 0) {
+    // The log records "no restore" as restored_from 0, so revision 0 cannot be recorded.
+    return refuse("invalid_request",
+                  "revision 0 (the document as created) cannot be restored; restore revision 1 "
+                  "or later");
+  }
+  if (from > durable_rev_) {
+    return refuse("not_found", "document " + std::to_string(id_) + " has no revision " +
+                                   std::to_string(from) + " (its last is " +
+                                   std::to_string(durable_rev_) + ")");
+  }
+  auto then = store_.load_at(id_, from);
+  if (!then.ok()) {
+    log::error("loading a revision failed", {{"doc", id_}, {"error", then.status().to_string()}});
+    return refuse("storage_failed", "the document's history cannot be read");
+  }
+  auto op = make_restore_op(doc_, then->doc,
+                            section ? std::optional<std::string_view>(*section) : std::nullopt);
+  if (!op) return refuse(op.error().code, op.error().message);
+  if (op->components.empty()) {
+    return done(RestoreOutcome{head_, from, false});
+  }
+  storage::RevisionInfo info;
+  info.author = peer.name;
+  info.institution = peer.institution;
+  // A dedupe key no client can use (':' is not allowed in a client id), unique per revision.
+  info.client_id = std::string(kRestoreClient);
+  info.client_seq = head_ + 1;
+  info.restored_from = from;
+  auto appended = append_revision(std::move(*op), std::move(info), 0);
+  if (!appended) return refuse(appended.error().code, appended.error().message);
+  restores_[*appended] = std::move(done);
+  log::info("restore queued",
+            {{"doc", id_}, {"rev", *appended}, {"from", from}, {"user", peer.user}});
 }
 
 std::uint64_t DocumentAuthority::section_bytes(const protocol::DocOp& op) const {
@@ -381,6 +470,12 @@ void DocumentAuthority::on_durable(std::uint64_t rev, const Completion& c) {
     waiters_.erase(w);
   }
 
+  if (auto r = restores_.find(rev); r != restores_.end()) {
+    auto done = std::move(r->second);
+    restores_.erase(r);
+    done(RestoreOutcome{rev, e.info.restored_from, true});
+  }
+
   std::shared_ptr<const std::string> msg;
   for (auto& [conn, sub] : subs_) {
     if (!sub.ready) {
@@ -388,7 +483,7 @@ void DocumentAuthority::on_durable(std::uint64_t rev, const Completion& c) {
       continue;
     }
     if (acked.count(conn)) continue;
-    if (!msg) msg = shared(protocol::encode_op(id_, revision_message(rev, e.op, e.info)));
+    if (!msg) msg = shared(encode_revision(rev, e));
     if (auto s = sub.sub.lock()) s->send(msg);
   }
   for (const auto& client : cleared) {
@@ -424,6 +519,21 @@ void DocumentAuthority::fail(const storage::Status& status) {
   presence_.clear();
   waiters_.clear();
   completed_.clear();
+  auto restores = std::move(restores_);
+  restores_.clear();
+  for (auto& [rev, done] : restores) {
+    done(protocol::make_error("storage_failed",
+                              "the server could not save the restore; nothing was restored"));
+  }
+}
+
+std::string DocumentAuthority::encode_revision(std::uint64_t rev, const TailEntry& e) const {
+  std::string msg = protocol::encode_op(id_, revision_message(rev, e.op, e.info));
+  if (e.info.restored_from == 0) return msg;
+  // A restore: clients show "restored from revision R" (PROTOCOL.md, "History API").
+  auto j = nlohmann::json::parse(msg);
+  j["restored_from"] = e.info.restored_from;
+  return j.dump();
 }
 
 void DocumentAuthority::broadcast(const std::shared_ptr<const std::string>& msg,

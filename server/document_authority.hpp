@@ -14,6 +14,8 @@
 //     ack the sender and broadcast the op to the other subscribers.
 //   open(rev?): a snapshot, or the revisions after rev; sent once every revision it includes
 //     is durable, so a client never sees anything that a crash could take back.
+//   restore(from, section?): the op that brings the state of revision `from` back, applied and
+//     made durable like a submitted op, recorded with restored_from (history API).
 //   presence: one cursor per client, kept at the durable revision, moved by every later
 //     revision's text ops, cleared on leave.
 //
@@ -42,6 +44,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -88,6 +91,18 @@ struct AuthorityOptions {
   std::uint64_t max_document_bytes = 8 << 20;  // UTF-8 bytes of all titles and bodies
 };
 
+// What a restore from history did (PROTOCOL.md, "History API").
+struct RestoreOutcome {
+  std::uint64_t rev = 0;            // the new revision; the head when nothing changed
+  std::uint64_t restored_from = 0;  // the revision whose state it brought back
+  bool changed = false;             // false: the state was already that of restored_from
+  friend bool operator==(const RestoreOutcome&, const RestoreOutcome&) = default;
+};
+
+// The client id a restore's revision is recorded with (its seq is the revision). No client can
+// submit with it: ':' is not allowed in a client id.
+inline constexpr std::string_view kRestoreClient = "history:restore";
+
 class DocumentAuthority : public std::enable_shared_from_this<DocumentAuthority> {
  public:
   // Runs a function later on the document's executor.
@@ -113,6 +128,18 @@ class DocumentAuthority : public std::enable_shared_from_this<DocumentAuthority>
   void submit(const Peer& peer, std::shared_ptr<Subscriber> s, protocol::SubmitMessage m);
   void presence(const Peer& peer, const std::shared_ptr<Subscriber>& s,
                 const protocol::PresenceMessage& m);
+  // Restores a section (or, section nullopt, the whole document) to its state at revision
+  // `from`, as a new revision made like a submitted op (make_restore_op of server/history.hpp,
+  // recorded with RevisionInfo::restored_from = from), broadcast to every subscriber with
+  // "restored_from". done runs on the strand: when the revision is durable; at once with
+  // changed false when there is nothing to restore; or with an error, nothing changed:
+  // forbidden (not an editor or leader), invalid_request (from 0: the log cannot record a
+  // restore of revision 0), not_found (no revision `from` yet durable, or the
+  // section is in neither state), section_locked, document_too_large, busy (the write queue
+  // is full), storage_failed (also when the write fails later).
+  using RestoreDone = std::function<void(protocol::Result<RestoreOutcome>)>;
+  void restore(const Peer& peer, std::uint64_t from, std::optional<std::string> section,
+               RestoreDone done);
   // Unsubscribes the connection and clears its presence. Unknown connections are ignored.
   void leave(std::uint64_t connection);
   // Looks up every subscriber's role again (after a membership change): a subscriber that is
@@ -190,6 +217,16 @@ class DocumentAuthority : public std::enable_shared_from_this<DocumentAuthority>
       std::uint64_t from, std::uint64_t to,
       const std::function<void(std::uint64_t, const protocol::DocOp&,
                                const storage::RevisionInfo&)>& f) const;
+  // Applies op (already transformed to head_) to doc_ and queues it to storage as revision
+  // head_ + 1 (info's time is set here). Returns that revision, or the error with nothing
+  // changed: the apply's, document_too_large, busy (the write queue is full: the apply is taken
+  // back), storage_failed.
+  protocol::Result<std::uint64_t> append_revision(protocol::DocOp op, storage::RevisionInfo info,
+                                                  std::uint64_t origin);
+  // Rebuilds doc_ at head_ from storage and the tail (taking back an apply that was not queued).
+  storage::Status rebuild_head();
+  // The "op" message of a revision, with "restored_from" for a restore.
+  std::string encode_revision(std::uint64_t rev, const TailEntry& e) const;
   // Called (posted) by storage's completion; processes completions in revision order.
   void on_complete(std::uint64_t rev, storage::Status status, Clock::time_point queued);
   void on_durable(std::uint64_t rev, const Completion& c);
@@ -222,6 +259,7 @@ class DocumentAuthority : public std::enable_shared_from_this<DocumentAuthority>
   std::map<std::pair<std::string, std::uint64_t>, std::uint64_t> dedupe_;
   std::map<std::uint64_t, std::vector<Waiter>> waiters_;  // by revision
   std::map<std::uint64_t, Completion> completed_;         // out of order, by revision
+  std::map<std::uint64_t, RestoreDone> restores_;         // restores owed an answer, by revision
   std::map<std::uint64_t, Sub> subs_;                     // by connection
   std::map<std::string, PresenceState> presence_;         // by client, at durable_rev_
 };

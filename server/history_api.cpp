@@ -73,7 +73,8 @@ std::optional<std::string> decode(std::string_view s) {
   return out;
 }
 
-// The query's parameters; nullopt for a malformed one.
+}  // namespace
+
 std::optional<std::map<std::string, std::string>> parse_query(std::string_view q) {
   std::map<std::string, std::string> out;
   while (!q.empty()) {
@@ -89,6 +90,8 @@ std::optional<std::map<std::string, std::string>> parse_query(std::string_view q
   }
   return out;
 }
+
+namespace {
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(

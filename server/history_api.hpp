@@ -9,7 +9,9 @@
 // Thread-safety: may be called from any thread (Store is thread-safe).
 #pragma once
 
+#include <map>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "server/access.hpp"
@@ -21,6 +23,10 @@ namespace jointly::server {
 // Revisions or groups per page: the default and the most a request may ask for.
 inline constexpr std::size_t kHistoryPageDefault = 50;
 inline constexpr std::size_t kHistoryPageMax = 200;
+
+// A request's query string (after the '?') as parameters, percent- and '+'-decoded; nullopt for
+// a malformed one. Also used by the other document routes (server/http_api.cpp).
+std::optional<std::map<std::string, std::string>> parse_query(std::string_view q);
 
 // Answers a history request; nothing when the target is not under /api/documents/:id/history.
 // method is the request method's name, target the raw request target, content_type and body

@@ -10,9 +10,11 @@
 
 #include "protocol/document.hpp"
 #include "protocol/messages.hpp"
+#include "server/course_checks.hpp"
 #include "server/history_api.hpp"
 #include "server/log.hpp"
 #include "server/templates.hpp"
+#include "storage/history_index.hpp"
 
 namespace jointly::server {
 namespace {
@@ -314,7 +316,7 @@ HttpAnswer create_document(ApiContext& ctx, const ApiRequest& req, const Caller&
     template_name = t->get<std::string>();
   }
   auto doc = make_template(template_name);
-  if (!doc) return invalid("\"template\" must be \"blank\" or \"demo\"");
+  if (!doc) return invalid("\"template\" must be \"blank\", \"course\" or \"demo\"");
   auto id = ctx.store.create_document(title, *doc);
   if (!id.ok()) return storage_error(id.status());
   if (auto st = ctx.accounts.set_role(*id, caller.user_id, std::string(role_name(Role::leader)));
@@ -462,6 +464,126 @@ HttpAnswer accept_invite(ApiContext& ctx, std::string_view token, const Caller& 
   return json_answer(200, {{"doc", inv->doc}, {"role", role_name(role)}});
 }
 
+// ---- Restore, course checks, course description ----
+
+// The status of a restore's refusal (DocumentAuthority::restore's errors).
+unsigned restore_error_status(std::string_view code) {
+  if (code == "forbidden") return 403;
+  if (code == "not_found") return 404;
+  if (code == "invalid_request") return 400;
+  if (code == "busy" || code == "storage_failed") return 503;
+  return 409;  // section_locked, document_too_large: the document's state refuses it
+}
+
+// POST /api/documents/:id/history/restore {"rev":R,"section":ID?}
+HttpAnswer restore_document(ApiContext& ctx, const ApiRequest& req, storage::DocumentId id,
+                            const Caller& caller) {
+  json j;
+  if (auto refused = read_body(req, j)) return *refused;
+  for (const auto& [key, value] : j.items()) {
+    if (key != "rev" && key != "section") return invalid("unknown field \"" + key + "\"");
+  }
+  const auto rev = j.find("rev");
+  if (rev == j.end() || !rev->is_number_unsigned() ||
+      rev->get<std::uint64_t>() > protocol::kMaxWholeNumber) {
+    return invalid("\"rev\" must be a revision: a whole number from 1");
+  }
+  std::optional<std::string> section;
+  if (const auto sec = j.find("section"); sec != j.end() && !sec->is_null()) {
+    if (!sec->is_string() || sec->get_ref<const std::string&>().empty()) {
+      return invalid("\"section\" must be a section id");
+    }
+    section = sec->get<std::string>();
+  }
+  if (!ctx.restore) {
+    return json_error(503, "unavailable", "restoring is not available on this server");
+  }
+  auto out = ctx.restore(id, caller, rev->get<std::uint64_t>(), std::move(section));
+  if (!out) {
+    HttpAnswer a =
+        json_error(restore_error_status(out.error().code), out.error().code, out.error().message);
+    if (out.error().code == "busy") a.headers.emplace_back("Retry-After", "1");
+    return a;
+  }
+  return json_answer(
+      200, {{"rev", out->rev}, {"restored_from", out->restored_from}, {"changed", out->changed}});
+}
+
+// GET /api/documents/:id/checks: the checks of the document at its last durable revision.
+HttpAnswer document_checks(ApiContext& ctx, storage::DocumentId id) {
+  auto loaded = ctx.store.load(id);
+  if (!loaded.ok()) {
+    if (loaded.status().is_not_found()) return not_found("no such document");
+    return storage_error(loaded.status());
+  }
+  json out = checks_json(loaded->doc);
+  out["rev"] = loaded->rev;
+  return json_answer(200, out);
+}
+
+// The names of the institutions of a document's members, sorted, without duplicates.
+storage::Result<std::vector<std::string>> team_institutions(ApiContext& ctx,
+                                                            storage::DocumentId id) {
+  auto members = ctx.accounts.members(id);
+  if (!members.ok()) return members.status();
+  std::set<std::string> names;
+  for (const auto& m : *members) {
+    auto u = ctx.accounts.user(m.user);
+    if (!u.ok()) {
+      if (u.status().is_not_found()) continue;
+      return u.status();
+    }
+    auto inst = ctx.accounts.institution(u->institution);
+    if (!inst.ok()) return inst.status();
+    names.insert(inst->name);
+  }
+  return std::vector<std::string>(names.begin(), names.end());
+}
+
+// GET /api/documents/:id/course-description[?rev=R | ?version=NAME]
+HttpAnswer course_description(ApiContext& ctx, const ApiRequest& req, storage::DocumentId id) {
+  const auto q = req.target.find('?');
+  auto query =
+      parse_query(q == std::string_view::npos ? std::string_view() : req.target.substr(q + 1));
+  if (!query) return invalid("the query string is malformed");
+  for (const auto& [key, value] : *query) {
+    if (key != "rev" && key != "version") return invalid("unknown parameter \"" + key + "\"");
+  }
+  if (query->count("rev") > 0 && query->count("version") > 0) {
+    return invalid("give \"rev\" or \"version\", not both");
+  }
+  auto meta = ctx.store.document(id);
+  if (!meta.ok()) {
+    if (meta.status().is_not_found()) return not_found("no such document");
+    return storage_error(meta.status());
+  }
+  std::uint64_t rev = meta->last_rev;
+  if (const auto v = query->find("version"); v != query->end()) {
+    auto versions = storage::History(ctx.store).versions(id);
+    if (!versions.ok()) return storage_error(versions.status());
+    const auto named = std::find_if(versions->begin(), versions->end(),
+                                    [&](const auto& nv) { return nv.name == v->second; });
+    if (named == versions->end()) return not_found("no version named " + v->second);
+    rev = named->rev;
+  } else if (const auto r = query->find("rev"); r != query->end()) {
+    const auto parsed = r->second == "0" ? std::optional<std::uint64_t>(0) : parse_id(r->second);
+    if (!parsed) return invalid("\"rev\" must be a whole number from 0");
+    if (*parsed > meta->last_rev) {
+      return not_found("no revision " + r->second + " (the last is " +
+                       std::to_string(meta->last_rev) + ")");
+    }
+    rev = *parsed;
+  }
+  auto loaded = ctx.store.load_at(id, rev);
+  if (!loaded.ok()) return storage_error(loaded.status());
+  auto team = team_institutions(ctx, id);
+  if (!team.ok()) return storage_error(team.status());
+  auto out = course_description_json(loaded->doc, rev,
+                                     CourseExportInfo{id, meta->title, std::move(*team)});
+  if (!out) return json_error(409, out.error().code, out.error().message);
+  return json_answer(200, *out);
+}
+
 // /api/documents/:id[/members[/:user]|/invites]
 HttpAnswer document_routes(ApiContext& ctx, const ApiRequest& req, std::string_view rest,
                            const Authenticated& who) {
@@ -477,6 +599,19 @@ HttpAnswer document_routes(ApiContext& ctx, const ApiRequest& req, std::string_v
   if (sub.empty()) {
     if (!get) return not_allowed();
     return get_document(ctx, *id, role);
+  }
+  if (sub == "history/restore") {
+    if (req.method != "POST") return not_allowed();
+    if (!need(Action::edit)) return forbidden("only an editor or a leader may restore");
+    return restore_document(ctx, req, *id, who.caller);
+  }
+  if (sub == "checks") {
+    if (!get) return not_allowed();
+    return document_checks(ctx, *id);
+  }
+  if (sub == "course-description") {
+    if (!get) return not_allowed();
+    return course_description(ctx, req, *id);
   }
   if (sub == "history" || sub.substr(0, 8) == "history/") {
     if (auto h = route_history(ctx.store, who.caller, role, req.method, req.target,
@@ -609,7 +744,13 @@ json user_json(const Caller& c, bool with_admin) {
 
 bool is_slow_api(std::string_view method, std::string_view target) {
   const std::string_view path = target.substr(0, target.find('?'));
-  return method == "POST" && (path == "/api/login" || path == "/api/users");
+  constexpr std::string_view kDocs = "/api/documents/";
+  constexpr std::string_view kRestore = "/history/restore";
+  const bool restore = path.size() > kDocs.size() + kRestore.size() &&
+                       path.substr(0, kDocs.size()) == kDocs &&
+                       path.substr(path.size() - kRestore.size()) == kRestore;
+  return method == "POST" && (path == "/api/login" || path == "/api/users" ||
+                              path == "/api/documents" || path == "/api/documents/" || restore);
 }
 
 bool origin_allowed(std::string_view origin, std::string_view host,

@@ -1,20 +1,25 @@
 // The HTTP API without sockets (protocol/PROTOCOL.md, "HTTP API" and "Accounts and access"):
 // login, logout, me, institutions, users, documents (member-only), members, invites, a
-// document's history (server/history_api.hpp, for members), and GET /healthz and GET /metrics.
+// document's history (server/history_api.hpp, for members; its restore through
+// ApiContext::restore), its course checks and course description (server/course_checks.hpp),
+// and GET /healthz and GET /metrics.
 // http_session turns an HttpAnswer into a Beast response; tests call route_api directly.
 //
 // Every POST, PUT and DELETE needs an allowed Origin (a missing one is refused); every /api/*
 // request but POST /api/login needs a session (the jointly_session cookie), whose expiry is
 // checked at every lookup. Login checks the rate limit before it verifies the password (argon2,
 // tens of milliseconds: http_session runs requests for which is_slow_api() holds off the I/O
-// threads). No token, cookie, password or hash is ever logged.
+// threads, like creating a document and restoring from history, which wait for durability).
+// No token, cookie, password or hash is ever logged.
 //
 // Thread-safety: functions may be called from any thread (Store, Accounts, Metrics and
-// LoginLimiter are thread-safe). Creating a document blocks until it is durable.
+// LoginLimiter are thread-safe). Creating a document blocks until it is durable; a restore
+// blocks until its revision is (both are is_slow_api()).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,6 +30,7 @@
 
 #include "server/access.hpp"
 #include "server/auth.hpp"
+#include "server/document_authority.hpp"
 #include "server/metrics.hpp"
 #include "storage/accounts.hpp"
 #include "storage/store.hpp"
@@ -44,6 +50,14 @@ HttpAnswer json_error(unsigned status, std::string_view code, std::string_view m
 inline constexpr std::size_t kMaxTitleBytes = 200;
 inline constexpr std::int64_t kInviteLifetimeMs = 7LL * 24 * 3600 * 1000;
 
+// Restores a document from its history through the document's authority
+// (DocumentAuthority::restore, on its strand) and waits for the answer: the server's posts to
+// the document's strand and blocks its caller (a slow-pool thread, never an I/O thread) until
+// the revision is durable; tests may call an authority directly.
+using Restorer = std::function<protocol::Result<RestoreOutcome>(
+    storage::DocumentId id, const Caller& caller, std::uint64_t from,
+    std::optional<std::string> section)>;
+
 // What the API works on.
 struct ApiContext {
   storage::Store& store;
@@ -52,6 +66,7 @@ struct ApiContext {
   auth::LoginLimiter& limiter;
   std::vector<std::string> allowed_origins;  // --allowed-origin
   std::chrono::hours session_ttl{168};
+  Restorer restore;  // unset: POST .../history/restore answers 503 unavailable
 };
 
 // One request, as http_session read it. Headers absent are empty.
@@ -84,8 +99,9 @@ nlohmann::json user_json(const Caller& c, bool with_admin = true);
 // The Caller for a stored user (its institution read too). Errors: storage's.
 storage::Result<Caller> caller_of(const storage::Accounts& accounts, const storage::User& u);
 
-// A request that may verify or hash a password (tens of milliseconds): run it off the I/O
-// threads.
+// A request that may take long: verify or hash a password (tens of milliseconds), wait for a
+// new document to be durable (POST /api/documents) or for a restore's revision (POST
+// /api/documents/:id/history/restore). Run it off the I/O threads.
 bool is_slow_api(std::string_view method, std::string_view target);
 
 // Answers an API, health or metrics request; nothing when the path is none of those (it is then

@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <future>
+#include <memory>
 #include <optional>
 
 #include "server/http_api.hpp"
@@ -33,6 +35,41 @@ template <class Name>  // http::field or the header's name
 std::string header(const http::request<http::string_body>& req, Name name) {
   const auto v = req[name];
   return std::string(v.data(), v.size());
+}
+
+// The longest a request thread waits for a restore's revision to be durable.
+constexpr std::chrono::seconds kRestoreWait{30};
+
+// Runs a restore on the document's strand (DocumentHost) and waits for its answer. Called on a
+// slow-pool thread (is_slow_api), never on an I/O thread or a strand.
+protocol::Result<RestoreOutcome> restore_on_strand(ServerState& state, storage::DocumentId id,
+                                                   const Caller& caller, std::uint64_t from,
+                                                   std::optional<std::string> section) {
+  using Outcome = protocol::Result<RestoreOutcome>;
+  auto promise = std::make_shared<std::promise<Outcome>>();
+  auto answer = promise->get_future();
+  const Peer peer{0, std::string(kRestoreClient), caller.user_id, caller.name, caller.institution};
+  auto entry = state.host.acquire(id);
+  state.host.run(entry, [promise, peer, from, section = std::move(section)](
+                            DocumentAuthority* a, std::string_view error) mutable {
+    if (!a) {
+      promise->set_value(
+          error == "unknown_document"
+              ? protocol::make_error("not_found", "no such document")
+              : protocol::make_error("storage_failed", "the document cannot be read now"));
+      return;
+    }
+    a->restore(peer, from, std::move(section),
+               [promise](Outcome outcome) { promise->set_value(std::move(outcome)); });
+  });
+  const bool ready = answer.wait_for(kRestoreWait) == std::future_status::ready;
+  // The document stays loaded while the revision is in flight, whoever holds it.
+  state.host.release(entry);
+  if (!ready) {
+    log::error("a restore did not complete in time", {{"doc", id}, {"from", from}});
+    return protocol::make_error("storage_failed", "the restore did not complete in time");
+  }
+  return answer.get();
 }
 
 std::string_view trim(std::string_view s) {
@@ -197,7 +234,11 @@ class http_session : public std::enable_shared_from_this<http_session> {
                       state_->metrics,
                       state_->limiter,
                       state_->config.allowed_origins,
-                      std::chrono::hours(state_->config.session_ttl_hours)};
+                      std::chrono::hours(state_->config.session_ttl_hours),
+                      [state = state_](storage::DocumentId id, const Caller& caller,
+                                       std::uint64_t from, std::optional<std::string> section) {
+                        return restore_on_strand(*state, id, caller, from, std::move(section));
+                      }};
   }
 
   void serve_api(http::request<http::string_body>& req, bool keep_alive) {
@@ -209,11 +250,13 @@ class http_session : public std::enable_shared_from_this<http_session> {
       if (owned->head) api->body.clear();
       return send_answer(std::move(*api), keep_alive);
     }
-    // Password hashing and verification (argon2, tens of milliseconds) run on the slow pool,
-    // never on an I/O thread; a flood of them is refused, not queued without bound.
+    // Password hashing and verification (argon2, tens of milliseconds), and the requests that
+    // wait for durability (creating a document, a restore), run on the slow pool, never on an
+    // I/O thread; a flood of them is refused, not queued without bound.
     if (state_->slow_queued.fetch_add(1) >= kMaxSlowQueued) {
       state_->slow_queued.fetch_sub(1);
-      HttpAnswer a = json_error(429, "too_many_attempts", "too many logins at once; try again");
+      HttpAnswer a =
+          json_error(429, "too_many_attempts", "too many slow requests at once; try again");
       a.headers.emplace_back("Retry-After", "1");
       return send_answer(std::move(a), keep_alive);
     }

@@ -33,10 +33,7 @@ class AuthorityTest : public ::testing::Test {
     ASSERT_TRUE(s.ok()) << s.status().to_string();
     store_ = std::move(*s);
     if (doc_id_ == 0) {
-      protocol::Document initial;
-      ASSERT_TRUE(protocol::apply(
-          initial, testing::op(json::parse(R"([{"add":"a","pos":"V","title":"A","body":"hello"},
-                                              {"add":"b","pos":"k","title":"B","body":"world"}])"))));
+      const protocol::Document initial = testing::hello_world_document();
       auto id = store_->create_document("Course", initial);
       ASSERT_TRUE(id.ok());
       doc_id_ = *id;

@@ -163,6 +163,16 @@ inline protocol::SubmitMessage submit(std::uint64_t doc, std::uint64_t rev, std:
   return protocol::SubmitMessage{doc, rev, std::move(client), seq, op(op_json)};
 }
 
+// The document the authority tests start from: section "a" (title "A", body "hello") and "b"
+// ("B", "world").
+inline protocol::Document hello_world_document() {
+  protocol::Document d;
+  EXPECT_TRUE(
+      protocol::apply(d, op(json::parse(R"([{"add":"a","pos":"V","title":"A","body":"hello"},
+                            {"add":"b","pos":"k","title":"B","body":"world"}])"))));
+  return d;
+}
+
 inline std::string body_of(const protocol::Document& d, const std::string& section) {
   const auto* s = d.find(section);
   return s ? s->body.to_string() : std::string("<no section>");
