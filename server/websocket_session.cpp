@@ -14,6 +14,7 @@
 #include "protocol/messages.hpp"
 #include "server/http_api.hpp"
 #include "server/log.hpp"
+#include "server/write_behind.hpp"
 
 namespace jointly::server {
 
@@ -28,7 +29,7 @@ class websocket_session : public std::enable_shared_from_this<websocket_session>
  public:
   websocket_session(tcp::socket&& socket, std::shared_ptr<ServerState> state,
                     std::unique_ptr<ConnectionSlot> slot, Authenticated who)
-      : ws_(std::move(socket)),
+      : ws_(kWriteBehindCapacity, std::move(socket)),
         state_(std::move(state)),
         slot_(std::move(slot)),
         id_(state_->next_connection.fetch_add(1)),
@@ -340,11 +341,13 @@ class websocket_session : public std::enable_shared_from_this<websocket_session>
   void enqueue(std::shared_ptr<const std::string> m) {
     if (closing_ || finished_) return;
     const std::size_t n = m->size();
-    if (!queue_.empty() && queued_bytes_ + n > state_->config.max_outbound_bytes) {
+    // The limit covers the queue and what the write-behind layer holds for the socket.
+    const std::size_t held = queued_bytes_ + ws_.next_layer().buffered_bytes();
+    if (held > 0 && held + n > state_->config.max_outbound_bytes) {
       // A slow consumer: never buffered without bound. Its socket is not draining, so no close
       // frame could get through either: drop the connection.
       log::warn("slow consumer; closing",
-                {{"conn", id_}, {"queued_bytes", queued_bytes_}, {"messages", queue_.size()}});
+                {{"conn", id_}, {"queued_bytes", held}, {"messages", queue_.size()}});
       state_->metrics.closed.inc("1008");
       closing_ = true;
       beast::error_code ignored;
@@ -454,7 +457,10 @@ class websocket_session : public std::enable_shared_from_this<websocket_session>
   }
 
  private:
-  websocket::stream<beast::tcp_stream> ws_;
+  // Beast's frames go through the write-behind layer, which sends the frames written in one
+  // executor round in one write (see server/write_behind.hpp).
+  static constexpr std::size_t kWriteBehindCapacity = 64 * 1024;
+  websocket::stream<WriteBehindStream<beast::tcp_stream>> ws_;
   beast::flat_buffer buffer_;
   std::shared_ptr<ServerState> state_;
   std::unique_ptr<ConnectionSlot> slot_;
