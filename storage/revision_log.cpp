@@ -237,7 +237,11 @@ struct RevisionLog::Impl {
   std::size_t queued_bytes_ = 0;     // GUARDED_BY(mu_)
   bool stopping_ = false;            // GUARDED_BY(mu_)
   Status bg_error_;                  // GUARDED_BY(mu_)
-  std::size_t last_group_size_ = 0;  // GUARDED_BY(mu_)
+  // The largest recent group: the last group's size, or one less than the previous peak when
+  // that is more (the writer waits for this many writes to gather; see writer_loop).
+  std::size_t peak_group_size_ = 1;  // GUARDED_BY(mu_)
+  // The writer's gathering wait lasts at most this many group_wait periods.
+  static constexpr int kMaxGatherRounds = 4;
   // While the writer gathers a group, the queue size it waits for; SIZE_MAX otherwise.
   std::size_t gather_target_ = SIZE_MAX;  // GUARDED_BY(mu_)
   std::atomic<bool> healthy_{true};
@@ -664,14 +668,24 @@ struct RevisionLog::Impl {
     for (;;) {
       work_cv_.wait(lk, [&] { return !queue_.empty() || stopping_; });
       if (queue_.empty()) break;  // stopping, and everything queued is done
-      // Fewer writes queued than the last group held: the writers that group woke are
-      // probably about to append again. Give them a moment (far less than a sync) to join.
-      // Only in durability sync: without a sync to share, waiting gains nothing.
+      // Fewer writes queued than recent groups held: the writers those groups woke are
+      // probably about to append again. Give them a moment (far less than a sync) to join:
+      // up to group_wait, and another group_wait (at most kMaxGatherRounds in all) as long as
+      // writes keep arriving. The target is the recent peak group size, which decays by one
+      // per smaller group, so one small group does not shrink the next ones and a lonely
+      // writer (peak 1) never waits. Only in durability sync: without a sync to share,
+      // waiting gains nothing.
       if (options_.durability == Durability::sync && options_.group_wait.count() > 0 &&
-          queue_.size() < last_group_size_ && !stopping_) {
-        gather_target_ = last_group_size_;
-        work_cv_.wait_for(lk, options_.group_wait,
-                          [&] { return queue_.size() >= gather_target_ || stopping_; });
+          queue_.size() < peak_group_size_ && !stopping_) {
+        gather_target_ = peak_group_size_;
+        for (int round = 0; round < kMaxGatherRounds; ++round) {
+          const std::size_t before = queue_.size();
+          if (work_cv_.wait_for(lk, options_.group_wait,
+                                [&] { return queue_.size() >= gather_target_ || stopping_; })) {
+            break;
+          }
+          if (queue_.size() == before) break;  // nobody came: the others are not appending
+        }
         gather_target_ = SIZE_MAX;
       }
       // BuildBatchGroup: take what is queued, up to max_group_bytes (at least one write).
@@ -684,7 +698,7 @@ struct RevisionLog::Impl {
         queue_.pop_front();
       }
       queued_bytes_ -= bytes;
-      last_group_size_ = group.size();
+      peak_group_size_ = std::max(group.size(), peak_group_size_ - 1);
       Status failed = bg_error_;
       lk.unlock();
       room_cv_.notify_all();

@@ -5,6 +5,7 @@
 #include <rocksdb/db.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <filesystem>
 #include <map>
@@ -366,6 +367,47 @@ TEST(RevisionLog, AppendsFromManyThreadsToManyDocumentsAllLand) {
     for (int r = 1; r <= revs; ++r)
       EXPECT_EQ((*revs_read)[r - 1].rev, static_cast<std::uint64_t>(r));
   }
+}
+
+// Group commit waits only for writers that are appending: one writer alone (every group of
+// one) never waits, however long group_wait is.
+TEST(RevisionLog, ALonelyWriterNeverWaitsForAGroup) {
+  TempDir tmp;
+  Options o = small_k(10);
+  o.group_wait = std::chrono::seconds(1);
+  auto log = open_or_die(tmp.sub("s"), o);
+  const DocumentId id = create(*log);
+  const auto start = std::chrono::steady_clock::now();
+  for (int r = 1; r <= 10; ++r) ASSERT_TRUE(log->append(make(id, r, 10)).ok());
+  // Waiting even once per append would take 10 s; ten synced appends take milliseconds.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  EXPECT_EQ(log->write_stats().groups, log->write_stats().writes);
+}
+
+// After groups of several writes, a writer that is then alone waits for a group at most a
+// few times (the target decays by one per smaller group), each wait bounded by group_wait.
+TEST(RevisionLog, GroupWaitDecaysWhenTheOthersStop) {
+  TempDir tmp;
+  Options o = small_k(10);
+  o.group_wait = std::chrono::milliseconds(300);
+  auto log = open_or_die(tmp.sub("s"), o);
+  std::vector<DocumentId> ids;
+  for (int d = 0; d < 4; ++d) ids.push_back(create(*log));
+  std::vector<std::thread> threads;
+  for (int d = 0; d < 4; ++d) {
+    threads.emplace_back([&, d] {
+      for (int r = 1; r <= 20; ++r) EXPECT_TRUE(log->append(make(ids[d], r, 10)).ok());
+    });
+  }
+  for (auto& t : threads) t.join();
+  // Alone now: the first appends may wait (a group_wait each, the writer sees nobody come
+  // and stops), then the peak has decayed to one and the rest go straight to the sync.
+  const auto start = std::chrono::steady_clock::now();
+  for (int r = 21; r <= 40; ++r) ASSERT_TRUE(log->append(make(ids[0], r, 10)).ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(4 * 300 + 2000));
+  auto revs = log->revisions(ids[0], 1, UINT64_MAX);
+  ASSERT_TRUE(revs.ok());
+  EXPECT_EQ(revs->size(), 40u);
 }
 
 // ---- open: what is refused ----
