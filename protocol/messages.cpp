@@ -2,8 +2,11 @@
 // protocol/PROTOCOL.md ("WebSocket protocol").
 #include "protocol/messages.hpp"
 
+#include <charconv>
 #include <cmath>
 #include <utility>
+
+#include "protocol/utf8.hpp"
 
 namespace jointly::protocol {
 namespace {
@@ -292,23 +295,102 @@ std::string encode_ops(std::uint64_t doc, std::uint64_t from, std::uint64_t rev,
   return dump(j);
 }
 
+// ack and op are the messages of every edit: written straight into one string, without a
+// json tree, byte for byte as dump() writes the tree (keys in byte order, no spaces, strings
+// escaped as nlohmann does with invalid UTF-8 replaced). Their test compares the two.
+namespace {
+
+template <class Int>
+void append_number(std::string& out, Int v) {
+  char buf[24];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+// Appends s as a JSON string, escaped as nlohmann's dump escapes it.
+void append_string(std::string& out, std::string_view s) {
+  if (!utf8::validate(s).ok()) {
+    out += dump(json(s));  // the rare invalid text: replaced the way dump() replaces it
+    return;
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  std::size_t run = 0;  // start of the bytes not yet copied
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        out += "\\u00";
+        out += kHex[c >> 4];
+        out += kHex[c & 0xF];
+    }
+  }
+  out.append(s.data() + run, s.size() - run);
+  out += '"';
+}
+
+}  // namespace
+
 std::string encode_ack(std::uint64_t doc, std::uint64_t seq, std::uint64_t rev, bool duplicate) {
-  json j = json::object();
-  j["type"] = "ack";
-  j["doc"] = doc;
-  j["seq"] = seq;
-  j["rev"] = rev;
-  if (duplicate) j["duplicate"] = true;
-  return dump(j);
+  std::string out;
+  out.reserve(96);
+  out += "{\"doc\":";
+  append_number(out, doc);
+  if (duplicate) out += ",\"duplicate\":true";
+  out += ",\"rev\":";
+  append_number(out, rev);
+  out += ",\"seq\":";
+  append_number(out, seq);
+  out += ",\"type\":\"ack\"}";
+  return out;
 }
 
 std::string encode_op(std::uint64_t doc, const RevisionMessage& r) {
-  json j = json::object();
-  j["type"] = "op";
-  j["doc"] = doc;
-  const json fields = revision_json(r);
-  for (auto it = fields.begin(); it != fields.end(); ++it) j[it.key()] = it.value();
-  return dump(j);
+  const std::string op = dump(r.op);
+  std::string out;
+  out.reserve(op.size() + r.client.size() + r.author.size() + r.institution.size() + 160);
+  out += "{\"author\":";
+  append_string(out, r.author);
+  out += ",\"client\":";
+  append_string(out, r.client);
+  out += ",\"doc\":";
+  append_number(out, doc);
+  out += ",\"institution\":";
+  append_string(out, r.institution);
+  out += ",\"op\":";
+  out += op;
+  out += ",\"rev\":";
+  append_number(out, r.rev);
+  out += ",\"seq\":";
+  append_number(out, r.seq);
+  out += ",\"time\":";
+  append_number(out, r.time_ms);
+  out += ",\"type\":\"op\"}";
+  return out;
 }
 
 std::string encode_presence(std::uint64_t doc, std::uint64_t rev, const PresenceEntry& p) {
