@@ -87,6 +87,8 @@ describe('a course-design document', () => {
     await until(async () => (await levelOf(jan, 'annex1.title')) === 'ok', 'Jan\'s checklist to follow');
     assert.deepEqual(await named(jan, 'course', 'course_title'),
       { model: 'Data literacy for public services', editor: 'Data literacy for public services' });
+    // Ana's cursor is in the course title field, and Jan sees it there.
+    await jan.page.waitForSelector('#f-course-course_title .cm-remote-cursor', { timeout: 10000 });
   });
 
   it('shows the ECTS finding when the units\' credits do not add up, live for both', async () => {

@@ -35,6 +35,7 @@ import {
   Doc, OpError, apply, compose, parseDocOp, sectionOf, sectionsTouched, transform,
   transformPresence, typedText,
 } from './doc_op.js';
+import { fieldText } from './document.js';
 import { unmapPosition } from './text_op.js';
 import { codePoints } from './unicode.js';
 
@@ -337,7 +338,7 @@ export class Sync {
       this.inflight = null;
       const missing = typedText(f.op).filter((t) => {
         const s = this.confirmed.section(t.section);
-        return !s || !s[t.field].includes(t.text);
+        return !s || !(fieldText(s, t.field) ?? '').includes(t.text);
       });
       if (missing.length > 0) {
         this.onRejected({
@@ -518,7 +519,7 @@ export class Sync {
     for (const p of this.presences.values()) {
       const s = this.local.section(p.section);
       if (!s || s.removed) continue;
-      const len = codePoints(s[p.field] || '');
+      const len = codePoints(fieldText(s, p.field) ?? '');
       out.push({ ...p, anchor: Math.min(p.anchor, len), head: Math.min(p.head, len) });
     }
     return out;
@@ -559,7 +560,7 @@ export class Sync {
       }
     }
     if (!pos) return null;
-    const len = codePoints(s[field]);
+    const len = codePoints(fieldText(s, field) ?? '');
     return { anchor: Math.min(pos.anchor, len), head: Math.min(pos.head, len) };
   }
 

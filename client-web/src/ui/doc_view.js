@@ -21,10 +21,6 @@ import {
 } from './signoff.js';
 
 const PREVIEW_AFTER_MS = 250;
-/// The fields whose cursor is sent as presence. The sync core (sync.js `toConfirmed`,
-/// `receivePresence`) measures a presence's field as `section[field]`, which a named field is
-/// not, so a cursor in a course or unit field clears this user's presence instead.
-const PRESENCE_FIELDS = new Set(['title', 'body']);
 const DRAG_TYPE = 'application/x-jointly-section';
 
 export class DocView {
@@ -49,7 +45,6 @@ export class DocView {
     // Where this user is, for presence: the editor they were last in, else the start of the
     // document (so that the others see them in "Who is here" as soon as they open it).
     session.presenceSource = () => {
-      if (this.active && !PRESENCE_FIELDS.has(this.active.field)) return null; // see PRESENCE_FIELDS
       const view = this.active && this.sections.get(this.active.section);
       const editor = view && editorOf(view, this.active.field);
       if (editor) return { ...this.active, ...editor.selection() };
@@ -363,8 +358,7 @@ export class DocView {
       onChange: (op) => this.localEdit(s.id, field, op),
       onSelection: (anchor, head) => {
         this.active = { section: s.id, field };
-        if (PRESENCE_FIELDS.has(field)) this.session.setPresence(s.id, field, anchor, head);
-        else this.session.setPresence(null);
+        this.session.setPresence(s.id, field, anchor, head);
       },
     });
     const view = { article, number, lockBadge, signoff, suggestions, addBelow, addUnit, locked: null, form: null };
