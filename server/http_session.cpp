@@ -144,6 +144,15 @@ class http_session : public std::enable_shared_from_this<http_session> {
   void handle() {
     auto& req = parser_->get();
     const bool keep_alive = req.keep_alive();
+    // RFC 9112 6.3: a Transfer-Encoding whose last coding is not chunked leaves the body's length
+    // unknowable. Reading on would take the body for a next request (request smuggling), so the
+    // request is refused and the connection closed.
+    if (req.find(http::field::transfer_encoding) != req.end() && !req.chunked()) {
+      return send_answer(json_error(400, "bad_request",
+                                    "a Transfer-Encoding must end in chunked; the request is "
+                                    "refused and the connection closed"),
+                         false);
+    }
     if (slot_->count_at_accept() > state_->config.max_connections) {
       return send_answer(json_error(503, "too_many_connections",
                                     "the server has too many open connections; try again later"),
