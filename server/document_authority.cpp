@@ -29,8 +29,13 @@ std::shared_ptr<const std::string> shared(std::string s) {
   return std::make_shared<const std::string>(std::move(s));
 }
 
-std::uint64_t bytes_of(const protocol::Section& s) {
-  return s.title.size_bytes() + s.body.size_bytes();
+// Every text of the section counts toward the limits: title, body and named fields.
+std::uint64_t bytes_of(const protocol::Section& s) { return s.text_bytes(); }
+
+std::uint64_t bytes_of(const protocol::FieldTexts& fields) {
+  std::uint64_t n = 0;
+  for (const auto& [name, text] : fields) n += text.size();
+  return n;
 }
 
 std::uint64_t bytes_of(const protocol::Document& doc) {
@@ -48,9 +53,9 @@ std::uint64_t inserted_bytes(const protocol::DocOp& op) {
         if (tc.kind == protocol::TextComponent::Kind::insert) n += tc.text.size();
       }
     } else if (const auto* a = std::get_if<protocol::SectionAdd>(&c)) {
-      n += a->title.size() + a->body.size();
+      n += a->title.size() + a->body.size() + bytes_of(a->fields);
     } else if (const auto* r = std::get_if<protocol::SectionRestore>(&c)) {
-      n += r->title.size() + r->body.size();
+      n += r->title.size() + r->body.size() + bytes_of(r->fields);
     }
   }
   return n;

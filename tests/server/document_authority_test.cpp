@@ -303,6 +303,25 @@ TEST_F(AuthorityTest, TheDocumentSizeLimitHolds) {
                    json::parse(R"([{"edit":"a","f":"body","op":[{"d":5},"0123456789"]}])")));
   wait_for(*alice, "ack");
   EXPECT_EQ(a->document_bytes(), 17u);  // 12 - 5 + 10
+  // Named fields count too: a unit whose fields would pass the limit is refused, whole.
+  a->submit(make_peer(1, "alice"), alice,
+            submit(doc_id_, 2, "alice", 3,
+                   json::parse(R"([{"add":"u1","pos":"Z","title":"","body":"","kind":"unit",)"
+                               R"("fields":{"ects":"5","outcomes":"LO1 LO2"}}])")));
+  EXPECT_EQ((*alice->last("error"))["code"], "document_too_large");
+  EXPECT_EQ(a->head(), 2u);
+  a->submit(make_peer(1, "alice"), alice,
+            submit(doc_id_, 2, "alice", 4,
+                   json::parse(R"([{"add":"u1","pos":"Z","title":"","body":"","kind":"unit",)"
+                               R"("fields":{"ects":"5"}}])")));
+  wait_for(*alice, "ack", 2);
+  EXPECT_EQ(a->document_bytes(), 18u);
+  a->submit(make_peer(1, "alice"), alice,
+            submit(doc_id_, 3, "alice", 5,
+                   json::parse(R"([{"edit":"u1","f":"ects","op":[1,".5 ECTS"]}])")));
+  EXPECT_EQ((*alice->last("error"))["code"], "document_too_large");
+  EXPECT_EQ(a->head(), 3u);
+  EXPECT_EQ(a->document_bytes(), 18u);
 }
 
 TEST_F(AuthorityTest, SubmitWithoutOpenIsNotOpen) {
