@@ -11,6 +11,7 @@
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/metadata.h>
 #include <rocksdb/options.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
@@ -39,6 +40,21 @@ namespace fs = std::filesystem;
 namespace enc = encoding;
 
 namespace {
+
+// Where a history index key's run starts, as a memtable insert hint (history_index.cpp's key
+// layout: document id (8 bytes), kind (1), name, revision (8); the time index 't' has time and
+// revision after the kind). Each revision adds keys to several runs at once; without a hint
+// every insert searches the skip list from the top, which made appends ~3-5x slower in CPU.
+// Only a hint: it changes where an insert starts looking, never what is stored.
+class HistoryRunHint : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "jointly.HistoryRunHint"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    if (key[8] == 't') return rocksdb::Slice(key.data(), 9);
+    return rocksdb::Slice(key.data(), key.size() - 8);
+  }
+  bool InDomain(const rocksdb::Slice& key) const override { return key.size() >= 17; }
+};
 
 // The format-version record, in the default column family. Bump kFormatVersion when a change
 // makes old builds misread new stores or new builds misread old ones.
@@ -290,6 +306,9 @@ struct RevisionLog::Impl {
 
   static rocksdb::ColumnFamilyOptions family_options(std::size_t family) {
     rocksdb::ColumnFamilyOptions c;
+    if (family == kHistory) {
+      c.memtable_insert_with_hint_prefix_extractor = std::make_shared<HistoryRunHint>();
+    }
     static const std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(64 << 20);
     rocksdb::BlockBasedTableOptions t;
     t.block_cache = cache;
