@@ -305,22 +305,24 @@ TEST_F(AuthorityTest, TheDocumentSizeLimitHolds) {
   EXPECT_EQ(a->document_bytes(), 17u);  // 12 - 5 + 10
   // Named fields count too: a unit whose fields would pass the limit is refused, whole.
   a->submit(make_peer(1, "alice"), alice,
-            submit(doc_id_, 2, "alice", 3,
+            submit(doc_id_, 1, "alice", 3,
                    json::parse(R"([{"add":"u1","pos":"Z","title":"","body":"","kind":"unit",)"
                                R"("fields":{"ects":"5","outcomes":"LO1 LO2"}}])")));
   EXPECT_EQ((*alice->last("error"))["code"], "document_too_large");
-  EXPECT_EQ(a->head(), 2u);
+  EXPECT_EQ((*alice->last("error"))["seq"], 3);
+  EXPECT_EQ(a->head(), 1u);
   a->submit(make_peer(1, "alice"), alice,
-            submit(doc_id_, 2, "alice", 4,
+            submit(doc_id_, 1, "alice", 4,
                    json::parse(R"([{"add":"u1","pos":"Z","title":"","body":"","kind":"unit",)"
                                R"("fields":{"ects":"5"}}])")));
   wait_for(*alice, "ack", 2);
   EXPECT_EQ(a->document_bytes(), 18u);
   a->submit(make_peer(1, "alice"), alice,
-            submit(doc_id_, 3, "alice", 5,
+            submit(doc_id_, 2, "alice", 5,
                    json::parse(R"([{"edit":"u1","f":"ects","op":[1,".5 ECTS"]}])")));
   EXPECT_EQ((*alice->last("error"))["code"], "document_too_large");
-  EXPECT_EQ(a->head(), 3u);
+  EXPECT_EQ((*alice->last("error"))["seq"], 5);
+  EXPECT_EQ(a->head(), 2u);
   EXPECT_EQ(a->document_bytes(), 18u);
 }
 
