@@ -85,8 +85,9 @@ async function stillServes() {
   assert.ok(await normalClientWorks(server));
 }
 
-// Every target below tries to reach base/secret.txt (or anything outside base/static).
-const TRAVERSALS = [
+// Every target below tries to reach base/secret.txt (or anything outside base/static). A function:
+// some targets name base, which before() makes.
+const traversals = () => [
   '/../secret.txt', '/../../secret.txt', '/../../../../../../etc/passwd', '/sub/../../secret.txt',
   '/./../secret.txt', '/sub/./../../secret.txt', '/%2e%2e/secret.txt', '/%2E%2E/secret.txt',
   '/%2e%2E/secret.txt', '/.%2e/secret.txt', '/%2e./secret.txt', '/..%2fsecret.txt', '/..%2Fsecret.txt',
@@ -107,7 +108,8 @@ const TRAVERSALS = [
 ];
 
 describe('path traversal', () => {
-  it(`never serves what is outside the static root (${TRAVERSALS.length} targets)`, async () => {
+  it('never serves what is outside the static root (at least 60 targets)', async () => {
+    const TRAVERSALS = traversals();
     assert.ok(TRAVERSALS.length >= 60);
     const statuses = {};
     for (const t of TRAVERSALS) {
