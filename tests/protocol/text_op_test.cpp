@@ -301,6 +301,19 @@ TEST(TextOpTransform, TreatsTheTextPastAnOpsEndAsSkipped) {
   EXPECT_EQ(dump(transform(op(R"([100, "x"])"), op(R"(["ab"])"), Side::right)), R"([102,"x"])");
 }
 
+// Found by text_op_fuzz: a skip just below the wire limit moved past an insert goes beyond it.
+// Such an op fits no document, so apply refuses it (as the server does before anything is sent)
+// and its JSON is never read back.
+TEST(TextOpTransform, TransformPastTheWireLimitIsRefusedByApply) {
+  const TextOp moved = transform(op(R"([9007199254740991, "x"])"), op(R"(["y"])"), Side::right);
+  ASSERT_EQ(moved.components().size(), 2U);
+  EXPECT_EQ(moved.components()[0].n, std::size_t{1} << 53);
+  Result<std::string> applied = protocol::apply("y", moved);
+  ASSERT_FALSE(applied.ok());
+  EXPECT_EQ(applied.error().code, "out_of_range");
+  EXPECT_FALSE(parse_text_op(to_json(moved)).ok());
+}
+
 // --- Compose -----------------------------------------------------------------------------------
 
 TEST(TextOpCompose, DeletingJustInsertedTextLeavesNothing) {
