@@ -1,10 +1,19 @@
-// The tab's one WebSocket to the server's /ws (protocol/PROTOCOL.md, "WebSocket protocol"):
+// The tab's one WebSocket to the server's /ws?doc=<id> (protocol/PROTOCOL.md, "WebSocket protocol"):
 // says hello, hands each document's messages to whoever opened it, and reconnects with a
 // growing pause (0.5 s doubling to 15 s, with jitter) whenever the connection is lost, at once
 // when the browser says it is back online. Who is on the connection comes from the session
 // cookie the browser sends with the upgrade; when the session ends the server closes the socket
 // with 1008 `session_ended` (or refuses the upgrade, which the browser shows only as a close
 // before any message): the connection then stops and says so, and nothing is retried.
+
+/// The WebSocket URL for document `doc` on the server that served this page (`loc`:
+/// window.location): `ws[s]://host/ws?doc=<id>`. The document in the URL lets a proxy in front
+/// of a cluster route the socket to the node that holds the document (deploy/README.md,
+/// "Scale-out"); such a node opens only that document on the socket.
+export function documentSocketUrl(loc, doc) {
+  const scheme = loc.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${scheme}//${loc.host}/ws?doc=${encodeURIComponent(String(doc))}`;
+}
 
 /// Connection states, as shown to the user.
 export const State = Object.freeze({

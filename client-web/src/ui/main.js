@@ -9,7 +9,7 @@
 import {
   acceptInvite, createDocument, getChecks, getDocument, listDocuments, listMembers, logout, me, onSessionEnded,
 } from './api.js';
-import { Connection } from './connection.js';
+import { Connection, documentSocketUrl } from './connection.js';
 import { h, replaceChildren } from './dom.js';
 import { DocSession } from './doc_session.js';
 import { DocView } from './doc_view.js';
@@ -227,11 +227,10 @@ async function documentPage(docId, user) {
   }
 
   const self = { name: user.name, institution: user.institution.name, client };
-  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
   let session = null;
   let checked = 0;
   const connection = new Connection({
-    url: `${scheme}//${location.host}/ws`,
+    url: documentSocketUrl(location, docId),
     client,
     onState: () => session && showStatus(session),
     onSessionEnded: sessionEnded,
