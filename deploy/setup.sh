@@ -12,6 +12,7 @@ JOINTLY_APT_PACKAGES=(
   librocksdb-dev nlohmann-json3-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libsodium-dev libssl-dev libspdlog-dev libdtl-dev libcmark-gfm-dev libutfcpp-dev
+  haproxy  # tests/cluster: three and four nodes behind it
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
