@@ -40,10 +40,11 @@ import { unmapPosition } from './text_op.js';
 import { codePoints } from './unicode.js';
 
 /// Refusals that keep the in-flight op: it was not applied, and is not wrong. After
-/// `rate_limited` and `busy` the caller sends it again a little later with `resend()`; after
+/// `rate_limited`, `busy` and `storage_unavailable` (the server's disk is short of space) the
+/// caller sends it again a little later with `resend()`; after
 /// `not_open` and `storage_failed` (the server closes the connection) it opens the document
 /// again, and `catchUp` resubmits it.
-export const RETRY_CODES = new Set(['rate_limited', 'busy', 'not_open', 'storage_failed']);
+export const RETRY_CODES = new Set(['rate_limited', 'busy', 'storage_unavailable', 'not_open', 'storage_failed']);
 
 /// How many applied revisions are kept to bring an older presence up to date.
 const HISTORY = 256;

@@ -187,15 +187,17 @@ describe('the sync core', () => {
     assert.equal(sync.suggestions.length, 1);
   });
 
-  it('keeps an op refused for rate and sends it again on resend', () => {
-    const { sync, sent, rejected } = client();
-    sync.edit(ins('s1', 0, 'x'));
-    sync.handle({ type: 'error', in: 'submit', doc: 1, seq: 1, code: 'rate_limited', message: 'slow down' });
-    assert.equal(sync.pending, 1);
-    sync.resend();
-    assert.deepEqual(sent[1], sent[0]);
-    assert.deepEqual(rejected, []);
-  });
+  for (const code of ['rate_limited', 'busy', 'storage_unavailable']) {
+    it(`keeps an op refused with ${code} and sends it again on resend`, () => {
+      const { sync, sent, rejected } = client();
+      sync.edit(ins('s1', 0, 'x'));
+      sync.handle({ type: 'error', in: 'submit', doc: 1, seq: 1, code, message: 'not now' });
+      assert.equal(sync.pending, 1);
+      sync.resend();
+      assert.deepEqual(sent[1], sent[0]);
+      assert.deepEqual(rejected, []);
+    });
+  }
 
   it('sends an op refused as too old again, on the current revision with a new seq', () => {
     const { sync, sent, rejected } = client();

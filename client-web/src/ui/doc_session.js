@@ -244,7 +244,9 @@ export class DocSession {
         if (!this.closedByServer) this.opened();
         return;
       }
-      setTimeout(() => this.sync.resend(), m.code === 'busy' ? 500 : 1000);
+      // A server short of disk space (storage_unavailable) needs longer than a busy queue.
+      const delay = { busy: 500, storage_unavailable: 5000 }[m.code] ?? 1000;
+      setTimeout(() => this.sync.resend(), delay);
       return;
     }
     if (m.type === 'snapshot' && m.title) this.title = m.title;
