@@ -1,7 +1,8 @@
 // Renders deploy/haproxy/jointly.cfg for a given set of nodes: the production file with its
 // `server` lines replaced by one line per node in the two all-node backends and the primary's
 // line in accounts_primary; with `--plain BIND` also made runnable without root, certificate or
-// syslog (the cluster test's form: plain HTTP on a loopback port, in the foreground). Every
+// syslog (the cluster test's form: plain HTTP on a loopback port, in the foreground, at most
+// 4000 connections). Every
 // change asserts that the line it rewrites is there, so an edit of jointly.cfg that the renderer
 // no longer understands fails loudly instead of producing a different proxy.
 //
@@ -93,6 +94,8 @@ export function renderConfig(text, { nodes, primary, plain, checkInter } = {}) {
       out = replaceLine(out, l, null);
     }
     out = replaceLine(out, 'bind :443 ssl crt /etc/haproxy/certs/jointly.pem alpn h2,http/1.1', `bind ${plain}`);
+    // An unprivileged HAProxy cannot raise its file limit to what 40000 connections need.
+    out = replaceLine(out, 'maxconn 40000', 'maxconn 4000');
   }
   return out;
 }
