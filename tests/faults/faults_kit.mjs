@@ -223,9 +223,11 @@ export class Tab {
 }
 
 /// Opens a document on a connection of its own (the harness's Client) and resolves with the
-/// first answer to `open` (with rev 0: every revision, each with its client and seq).
+/// first answer to `open` (with rev 0: every revision, each with its client and seq). Sends
+/// server.current.headers (session and Origin) when it has them.
 export async function openOnce(server, docId, rev) {
-  const c = await Client.connect(server.current.ws);
+  const { ws, headers } = server.current;
+  const c = await Client.connect(ws, headers ? { headers } : undefined);
   try {
     c.send({ type: 'hello', client: `reader-${docId}` });
     c.send(rev === undefined ? { type: 'open', doc: docId } : { type: 'open', doc: docId, rev });
