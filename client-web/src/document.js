@@ -197,19 +197,19 @@ export class Doc {
       const s = this.sections.get(id);
       const j = { id: s.id, pos: s.pos, title: s.title, body: s.body };
       if (s.kind !== '') j.kind = s.kind;
+      // Object.fromEntries defines own properties: an institution named "__proto__" stays a
+      // key (an assignment would call Object.prototype's setter and drop the approval).
       if (s.fields.size > 0) {
-        j.fields = {};
-        for (const name of [...s.fields.keys()].sort(compareCodePoints)) j.fields[name] = s.fields.get(name);
+        j.fields = Object.fromEntries([...s.fields.keys()].sort(compareCodePoints).map((name) => [name, s.fields.get(name)]));
       }
       if (s.kind !== '' || s.fields.size > 0) v = 2;
       if (s.removed) j.removed = true;
       if (s.locked) j.locked = true;
       if (s.approvals.size > 0) {
-        j.approvals = {};
-        for (const inst of [...s.approvals.keys()].sort(compareCodePoints)) {
+        j.approvals = Object.fromEntries([...s.approvals.keys()].sort(compareCodePoints).map((inst) => {
           const a = s.approvals.get(inst);
-          j.approvals[inst] = { user: a.user, time: a.time, hash: a.hash };
-        }
+          return [inst, { user: a.user, time: a.time, hash: a.hash }];
+        }));
       }
       return j;
     });
