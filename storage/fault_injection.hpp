@@ -1,5 +1,7 @@
 // FaultInjection: a switch that makes the store's file system fail, for tests of the failure
-// path (a failed WAL write or sync must leave the store unhealthy and refusing writes).
+// path (a failed WAL write or sync must leave the store unhealthy and refusing writes), and
+// one that makes its file system look full (the free-space reserve must refuse writes and let
+// them through again once space returns).
 //
 // Pass one in Options::fault_injection; every file the store opens for writing from then on
 // goes through it. Thread-safe: the switches may be flipped from any thread while the store
@@ -7,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 
 namespace jointly::storage {
@@ -21,6 +24,10 @@ class FaultInjection {
   void fail_syncs(bool on) { fail_syncs_.store(on); }
   // While on, every Append to a file the store writes fails with an I/O error.
   void fail_writes(bool on) { fail_writes_.store(on); }
+  // While set (>= 0), the free-space reserve check (Options::min_free_bytes) sees this many
+  // bytes free instead of what statvfs says; -1 (the default) restores statvfs.
+  void report_free_bytes(std::int64_t bytes) { free_bytes_.store(bytes); }
+  std::int64_t reported_free_bytes() const { return free_bytes_.load(); }
 
   bool syncs_fail() const { return fail_syncs_.load(); }
   bool writes_fail() const { return fail_writes_.load(); }
@@ -32,6 +39,7 @@ class FaultInjection {
   std::atomic<bool> fail_syncs_{false};
   std::atomic<bool> fail_writes_{false};
   std::atomic<long> injected_{0};
+  std::atomic<std::int64_t> free_bytes_{-1};
 };
 
 }  // namespace jointly::storage

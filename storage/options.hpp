@@ -49,6 +49,13 @@ struct Options {
   // Open without taking the write lock (jointly-admin check and backup while the server
   // runs): every write fails with read_only.
   bool read_only = false;
+  // The free-space reserve: while the file system holding the store has fewer bytes than this
+  // free (statvfs f_bavail), revisions, document creations and history writes are refused
+  // with no_space before anything reaches RocksDB, whose failed WAL write would otherwise
+  // stop the store until it is reopened; account and session writes (small, rare) may use the
+  // reserve down to a quarter of it. The check runs before every write group, and is repeated
+  // at most every 100 ms while space is low. 0: no reserve.
+  std::uint64_t min_free_bytes = 0;
   // Tests only: makes the file system fail on demand (see storage/fault_injection.hpp).
   std::shared_ptr<FaultInjection> fault_injection;
 };

@@ -1,6 +1,7 @@
 #include "storage/revision_log.hpp"
 
 #include <fcntl.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <rocksdb/cache.h>
@@ -18,7 +19,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
+#include <cstdarg>
+#include <cstdio>
+#include <ctime>
 #include <deque>
 #include <exception>
 #include <filesystem>
@@ -165,6 +170,52 @@ class FaultyFileSystem : public rocksdb::FileSystemWrapper {
   std::shared_ptr<FaultInjection> faults_;
 };
 
+// RocksDB's info log (<store>/LOG), written here rather than by RocksDB's own file logger:
+// that one goes through a WritableFileWriter which, once a write has failed (a full disk),
+// asserts on the next line it logs, and Debian's librocksdb keeps its assertions, so the
+// process aborted as soon as RocksDB logged the error of a failed WAL write. This one writes
+// each line with one write(2) and ignores a failure: a lost line, never a lost process.
+// Thread-safe: Logv keeps no state but the file descriptor (O_APPEND: whole lines).
+class InfoLog final : public rocksdb::Logger {
+ public:
+  // Logs to dir/LOG, after moving the previous run's LOG to LOG.old. Without a file (it
+  // cannot be opened, or dir is empty: a read-only open, which writes nothing into the
+  // store) every line is dropped.
+  explicit InfoLog(const std::string& dir) : rocksdb::Logger(rocksdb::InfoLogLevel::INFO_LEVEL) {
+    if (dir.empty()) return;
+    const fs::path log = fs::path(dir) / "LOG";
+    std::error_code ec;
+    fs::rename(log, fs::path(dir) / "LOG.old", ec);  // absent on a new store: nothing to keep
+    fd_ = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  }
+  ~InfoLog() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  InfoLog(const InfoLog&) = delete;
+  InfoLog& operator=(const InfoLog&) = delete;
+
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    if (fd_ < 0) return;
+    char line[2048];
+    timespec now{};
+    ::clock_gettime(CLOCK_REALTIME, &now);
+    tm utc{};
+    ::gmtime_r(&now.tv_sec, &utc);
+    std::size_t n = std::strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &utc);
+    n += static_cast<std::size_t>(
+        std::snprintf(line + n, sizeof line - n, ".%06ldZ ", now.tv_nsec / 1000));
+    const int m = std::vsnprintf(line + n, sizeof line - n - 1, format, ap);
+    if (m < 0) return;
+    n = std::min(n + static_cast<std::size_t>(m), sizeof line - 2);
+    line[n++] = '\n';
+    [[maybe_unused]] const ssize_t written = ::write(fd_, line, n);
+  }
+
+ private:
+  int fd_ = -1;
+};
+
 }  // namespace
 
 std::string_view code_name(Code code) {
@@ -195,6 +246,8 @@ std::string_view code_name(Code code) {
       return "read_only";
     case Code::closed:
       return "closed";
+    case Code::no_space:
+      return "no_space";
     case Code::internal:
       return "internal";
   }
@@ -261,6 +314,11 @@ struct RevisionLog::Impl {
   // While the writer gathers a group, the queue size it waits for; SIZE_MAX otherwise.
   std::size_t gather_target_ = SIZE_MAX;  // GUARDED_BY(mu_)
   std::atomic<bool> healthy_{true};
+  // The free-space reserve (Options::min_free_bytes): whether the last check found the file
+  // system below it, and when that check ran (steady clock, ns).
+  mutable std::atomic<bool> low_space_{false};
+  mutable std::atomic<std::int64_t> space_checked_ns_{0};
+  static constexpr std::chrono::milliseconds kSpaceRecheck{100};
   std::atomic<std::uint64_t> groups_written_{0};
   std::atomic<std::uint64_t> writes_written_{0};
 
@@ -373,6 +431,7 @@ struct RevisionLog::Impl {
       return Status(Code::io_error, "cannot remove " + staging.string() + ": " + ec.message());
     {
       auto d = db_options();
+      d.info_log = std::make_shared<InfoLog>(staging.string());
       d.create_if_missing = true;
       d.create_missing_column_families = true;
       d.error_if_exists = true;
@@ -524,6 +583,7 @@ struct RevisionLog::Impl {
   // cf_ (nullptr for those missing).
   Status open_db(const std::vector<std::string>& names, bool read_only) {
     auto d = db_options();
+    d.info_log = std::make_shared<InfoLog>(read_only ? std::string() : dir_);
     std::vector<rocksdb::ColumnFamilyDescriptor> cfds;
     for (const auto& name : names) {
       std::size_t f = 0;
@@ -657,12 +717,60 @@ struct RevisionLog::Impl {
     close_db();
   }
 
+  // ---- the free-space reserve ----
+
+  // no_space when the file system holding the store has fewer than `reserve` bytes free (to
+  // unprivileged users, statvfs f_bavail); ok otherwise, also when statvfs fails (then the
+  // write is tried, and RocksDB reports what goes wrong). Thread-safe.
+  Status check_space(std::uint64_t reserve) const {
+    if (reserve == 0) return Status();
+    space_checked_ns_.store(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                std::chrono::steady_clock::now().time_since_epoch())
+                                .count(),
+                            std::memory_order_relaxed);
+    std::uint64_t free = 0;
+    if (options_.fault_injection && options_.fault_injection->reported_free_bytes() >= 0) {
+      free = static_cast<std::uint64_t>(options_.fault_injection->reported_free_bytes());
+    } else {
+      struct statvfs v {};
+      if (::statvfs(dir_.c_str(), &v) != 0) return Status();
+      free = static_cast<std::uint64_t>(v.f_bavail) * v.f_frsize;
+    }
+    // The flag follows the full reserve only (a check against a quarter of it for an account
+    // write says nothing about whether revisions may be written).
+    if (reserve == options_.min_free_bytes) low_space_.store(free < reserve);
+    if (free >= reserve) return Status();
+    return Status(Code::no_space, dir_ + " has " + std::to_string(free) +
+                                      " bytes free, less than the reserve of " +
+                                      std::to_string(reserve) +
+                                      " bytes; nothing was written (writes resume once space "
+                                      "is freed)");
+  }
+
+  // The reserve check for a write about to be queued: free while the last check found space
+  // (the writer checks every group anyway), else checked again at most every kSpaceRecheck.
+  Status space_for_new_write() const {
+    if (!low_space_.load(std::memory_order_relaxed)) return Status();
+    const std::int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                 std::chrono::steady_clock::now().time_since_epoch())
+                                 .count();
+    if (now - space_checked_ns_.load(std::memory_order_relaxed) <
+        std::chrono::nanoseconds(kSpaceRecheck).count()) {
+      return Status(Code::no_space, dir_ + " is below its free-space reserve of " +
+                                        std::to_string(options_.min_free_bytes) +
+                                        " bytes; nothing was written (writes resume once space "
+                                        "is freed)");
+    }
+    return check_space(options_.min_free_bytes);
+  }
+
   // ---- the write path ----
 
   // Queues w. REQUIRES: mu_ not held.
   Status enqueue(QueuedWrite w, bool wait_for_room) {
-    std::unique_lock lk(mu_);
     if (options_.read_only) return Status(Code::read_only, dir_ + " is open read-only");
+    if (auto space = space_for_new_write(); !space.ok()) return space;
+    std::unique_lock lk(mu_);
     for (;;) {
       if (stopping_) return Status(Code::closed, "the store in " + dir_ + " is closing");
       if (!bg_error_.ok()) return bg_error_;
@@ -786,6 +894,14 @@ struct RevisionLog::Impl {
     std::vector<std::uint64_t> values(group.size(), 0);
     if (!failed.ok()) {
       for (auto& r : results) r = failed;
+      complete(group, results, values);
+      return;
+    }
+    // Below the reserve, the group is refused before RocksDB sees it: a WAL write that hit a
+    // full disk would stop RocksDB (and this store) until it is reopened, while a refusal
+    // leaves both healthy, writing again as soon as space returns.
+    if (Status space = check_space(options_.min_free_bytes); !space.ok()) {
+      for (auto& r : results) r = space;
       complete(group, results, values);
       return;
     }
@@ -1121,6 +1237,11 @@ Result<std::uint64_t> RevisionLog::find_by_client(DocumentId id, std::string_vie
 
 bool RevisionLog::healthy() const { return impl_->healthy_.load(); }
 
+Status RevisionLog::writable() const {
+  if (!impl_->healthy_.load()) return error();
+  return impl_->space_for_new_write();
+}
+
 Status RevisionLog::error() const {
   std::lock_guard lk(impl_->mu_);
   return impl_->bg_error_;
@@ -1186,6 +1307,9 @@ std::size_t kv_family(RevisionLog::KvFamily f) {
 
 Status RevisionLog::kv_write(const std::vector<KvWrite>& writes) {
   if (impl_->options_.read_only) return Status(Code::read_only, impl_->dir_ + " is read-only");
+  if (auto space = impl_->check_space(impl_->options_.min_free_bytes / 4); !space.ok()) {
+    return space;
+  }
   rocksdb::WriteBatch batch;
   for (const auto& w : writes) {
     auto* cf = impl_->cf_[kv_family(w.family)];
@@ -1227,6 +1351,7 @@ Status RevisionLog::kv_scan(
 
 Status RevisionLog::history_write(const std::vector<std::pair<std::string, std::string>>& puts) {
   if (impl_->options_.read_only) return Status(Code::read_only, impl_->dir_ + " is read-only");
+  if (auto space = impl_->check_space(impl_->options_.min_free_bytes); !space.ok()) return space;
   rocksdb::WriteBatch batch;
   for (const auto& [k, v] : puts) batch.Put(impl_->cf_[kHistory], k, v);
   rocksdb::WriteOptions wo;

@@ -20,7 +20,8 @@
 // merges the accepted ones into ONE WriteBatch, writes it with one WAL sync and completes each
 // waiter in queue order with its own status. A failed write makes the store unhealthy: that
 // write and every later one fail with Code::failed, with no retry that could reorder or
-// half-apply anything.
+// half-apply anything. Below the free-space reserve (Options::min_free_bytes) a write is refused
+// with no_space before RocksDB sees it, leaving the store healthy (storage/README.md).
 //
 // Thread-safety: every method may be called from any thread. Completion callbacks run on the
 // writer thread, one at a time, in the order the writes were queued; a callback must be quick
@@ -116,13 +117,15 @@ class RevisionLog {
   // Appends a revision and blocks until it is durable (per Options::durability) or failed.
   // Errors: not_found (no such document), conflict (rev != last + 1), already_exists
   // ((client id, seq) already used), invalid_argument (snapshot present iff rev % K == 0),
-  // failed (the store is unhealthy), read_only, closed, io_error.
+  // failed (the store is unhealthy), read_only, closed, io_error, no_space (below the
+  // free-space reserve: nothing written, the store stays healthy).
   // When the queue is full it waits for room.
   Status append(RawAppend a);
 
   // Queues an append and returns at once. On ok, done(status) is called exactly once, later,
   // on the writer thread, with what append() would have returned. On error (busy: the queue is
-  // full; failed; read_only; closed) done is never called.
+  // full; no_space: below the free-space reserve; failed; read_only; closed) done is never
+  // called.
   using Callback = std::function<void(const Status&)>;
   Status append_async(RawAppend a, Callback done);
 
@@ -149,6 +152,11 @@ class RevisionLog {
   // False once a write has failed; error() then says which and why (Status::Ok() if healthy).
   bool healthy() const;
   Status error() const;
+  // Whether a write would be tried now: Status::Ok(); error() once a write has failed; or
+  // no_space while the store is below its free-space reserve (Options::min_free_bytes; the
+  // file system is looked at again when the last look is over 100 ms old), which passes by
+  // itself once space is freed.
+  Status writable() const;
 
   // A consistent copy of the store in a new directory (RocksDB Checkpoint: hard links where
   // it can, copies otherwise). The store keeps running meanwhile.
@@ -179,7 +187,7 @@ class RevisionLog {
     std::string key;
     std::optional<std::string> value;  // absent: delete the key
   };
-  // Errors: read_only, io_error.
+  // Errors: read_only, io_error, no_space (below a quarter of the free-space reserve).
   Status kv_write(const std::vector<KvWrite>& writes);
   // The value under key, or nullopt when there is none.
   Result<std::optional<std::string>> kv_get(KvFamily family, std::string_view key) const;
@@ -194,7 +202,7 @@ class RevisionLog {
   // checkpoints), written apart from the writer as one WriteBatch, WAL-synced in durability
   // sync. A store opened read-only that predates the history family answers
   // unsupported_format (open it writable once: that builds the indexes from the log).
-  // Errors: read_only, io_error, unsupported_format.
+  // Errors: read_only, io_error, unsupported_format, no_space (below the free-space reserve).
   Status history_write(const std::vector<std::pair<std::string, std::string>>& puts);
   // Calls f(key, value) for the keys in [lower, upper] (both inclusive), ascending, or
   // descending when reverse, until f returns false.

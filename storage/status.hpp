@@ -31,6 +31,8 @@ enum class Code : std::uint8_t {
   failed,              // an earlier write failed: the store refuses every later write
   read_only,           // the store was opened read-only
   closed,              // the store is shutting down
+  no_space,            // the data directory is below its free-space reserve: nothing was
+                       // written, the store stays healthy and writes again once space returns
   internal,            // a bug or an unexpected exception; the message says where
 };
 

@@ -61,6 +61,8 @@ class Store {
   const Options& options() const { return log_->options(); }
   bool healthy() const { return log_->healthy(); }
   Status error() const { return log_->error(); }
+  // See RevisionLog::writable: ok, failed, or no_space while below the free-space reserve.
+  Status writable() const { return log_->writable(); }
 
   // Creates a document whose revision 0 is `initial` (by default, no sections).
   // created_ms 0 means now.
