@@ -278,7 +278,7 @@ export class Sync {
   handle(message) {
     switch (message.type) {
       case 'op': return this.receive(message);
-      case 'ack': return this.ack(message);
+      case 'ack': return this.ack(message, message.op ?? null); // op: as the server rewrote it
       case 'error': return this.error(message);
       case 'presence': return this.receivePresence(message);
       case 'ops': return this.catchUp(message);
@@ -328,7 +328,8 @@ export class Sync {
   }
 
   /// The server's `ack` ({seq, rev}) of the in-flight op (`applied`: the op as the server
-  /// applied it, when known). Returns false on lost sync.
+  /// applied it, when known: the ack's `op` when the server rewrote an approve with its own
+  /// clock and the approver's institution and name). Returns false on lost sync.
   ack({ seq, rev }, applied = null) {
     const f = this.inflight;
     if (!f || seq !== f.seq) return true; // a late duplicate answer
@@ -373,7 +374,9 @@ export class Sync {
     this.rev = rev;
     this.remember(rev, op);
     this.inflight = null;
-    if (this.suspended.size > 0 || f.overSnapshot) this.refresh(null, sectionsTouched(op));
+    // The server's op differs from the one shown (an approve with the server's time): show it.
+    const rewritten = applied !== null && JSON.stringify(applied) !== JSON.stringify(f.current);
+    if (this.suspended.size > 0 || f.overSnapshot || rewritten) this.refresh(null, sectionsTouched(op));
     this.flush();
     return true;
   }

@@ -114,6 +114,22 @@ describe('the sync core', () => {
     assert.deepEqual(sent.at(-1), { type: 'submit', doc: 1, rev: 11, client: 'me', seq: 2, op: ins('s1', 0, 'y') });
   });
 
+  it('applies the op an ack carries: an approval shows the server\'s time, user and institution', () => {
+    const locked = { v: 1, sections: [{ id: 's1', pos: 'V', title: 'Vision', body: 'abc', locked: true }] };
+    const { sync, changes, desyncs } = client({ snapshot: locked });
+    sync.edit([{ approve: 's1', inst: 'Mine', user: 'me', time: 1, hash: 'h' }]);
+    const server = [{ approve: 's1', inst: 'Uni Graz', user: 'Ana Silva', time: 1732900000123, hash: 'h' }];
+    assert.equal(sync.handle({ type: 'ack', doc: 1, seq: 1, rev: 11, op: server }), true);
+    assert.deepEqual(desyncs, []);
+    assert.equal(sync.rev, 11);
+    assert.equal(sync.pending, 0);
+    const expected = { user: 'Ana Silva', time: 1732900000123, hash: 'h' };
+    assert.deepEqual({ ...sync.confirmed.section('s1').approvals.get('Uni Graz') }, expected);
+    assert.equal(sync.confirmed.section('s1').approvals.has('Mine'), false);
+    assert.deepEqual({ ...sync.doc.section('s1').approvals.get('Uni Graz') }, expected);
+    assert.equal(changes.at(-1).origin, 'rebuild');
+  });
+
   it('ignores a duplicate ack of an op it already counted', () => {
     const { sync, desyncs } = client();
     sync.edit(ins('s1', 0, 'x'));
