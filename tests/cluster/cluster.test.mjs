@@ -392,11 +392,27 @@ async function clusterSupportMissing() {
 }
 
 /// A Tab that remembers which node HAProxy sent its last WebSocket to (X-Jointly-Node of the
-/// upgrade's answer).
+/// upgrade's answer), and that reconnects after a little while when its `open` is answered with
+/// `document_moved` (the node cannot have the document now: its holder is stopping or handing
+/// it over), as the browser client does; Tab itself takes any refused open for a problem.
 class NodeTab extends Tab {
   connect() {
     super.connect();
-    if (this.ws) this.ws.on('upgrade', (res) => { this.node = res.headers['x-jointly-node']; });
+    const ws = this.ws;
+    if (!ws) return;
+    this.counts.moved = this.counts.moved || 0;
+    ws.on('upgrade', (res) => { this.node = res.headers['x-jointly-node']; });
+    // Registered after Tab's own handler, so it runs after it for the same message.
+    ws.on('message', (data) => {
+      let m;
+      try { m = JSON.parse(data.toString()); } catch { return; }
+      if (m.type !== 'error' || m.in !== 'open' || m.code !== 'document_moved') return;
+      if (this.problems.length && this.problems[this.problems.length - 1].startsWith('error document_moved for open')) {
+        this.problems.pop();
+      }
+      this.counts.moved++;
+      setTimeout(() => { if (this.ws === ws) ws.close(); }, 100);
+    });
   }
 }
 

@@ -96,7 +96,7 @@ export class Node {
     const args = ['--listen', `127.0.0.1:${this.port}`, '--data', this.dataDir, '--threads', '1',
       '--static', path.join(this.dataDir, 'no-static'), '--node-id', this.name,
       '--cluster-secret-file', this.secretFile, '--trusted-proxy', '127.0.0.1',
-      '--log-level', 'warn',
+      ...(this.args.includes('--log-level') ? [] : ['--log-level', 'warn']),
       ...(this.primary ? ['--accounts-primary', this.primary] : []),
       ...(this.peers.length ? ['--peers', this.peers.join(',')] : []), ...this.args];
     const proc = spawn(serverBin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
