@@ -12,9 +12,18 @@
 // email or institution name in use), not_found, conflict (the last leader, a used invite),
 // invalid_argument (an expired invite, a bad value), and the store's io_error/read_only.
 //
+// The change log (scale-out, deploy/README.md "Scale-out"): every write also appends, in the
+// same WriteBatch, one change record (the writes themselves) under the next sequence number,
+// so a crash can never keep one without the other. A replica node pulls changes_after() from
+// the accounts primary and apply_changes() them in order (each applied change is logged under
+// its primary's number, in the batch that applies it); one that fell behind the retained log
+// (the last `retained_changes`) installs a snapshot() instead. A replica (set_replica) refuses
+// every other write with read_only, so its copy only ever follows the primary's.
+//
 // Thread-safety: every method may be called from any thread. Writes that check before they
 // write (unique names, ids, the last leader, one-time invites) are serialised by a mutex;
-// reads take no lock.
+// every write takes a second, inner mutex to number its change and write it, so changes are
+// durable in sequence order; reads take no lock.
 #pragma once
 
 #include <atomic>
@@ -65,6 +74,36 @@ struct Membership {
   friend bool operator==(const Membership&, const Membership&) = default;
 };
 
+// A document known to the cluster (the registry): the node that owns it by the hash ring builds
+// it from this on first access (server/replication.hpp).
+struct DocumentRecord {
+  DocumentId id = 0;
+  std::string title;
+  std::string template_name;  // server/templates.hpp
+  UserId creator = 0;
+  std::int64_t created_ms = 0;
+  friend bool operator==(const DocumentRecord&, const DocumentRecord&) = default;
+};
+
+// One change of the log: the writes of one accounts/sessions WriteBatch, numbered from 1.
+struct AccountsChange {
+  std::uint64_t seq = 0;
+  std::vector<RevisionLog::KvWrite> writes;
+};
+
+// What a replica is sent after its last applied change.
+struct ChangeFeed {
+  std::uint64_t last_seq = 0;           // the sender's newest change
+  bool snapshot_needed = false;         // the replica's position is not in the retained log
+  std::vector<AccountsChange> changes;  // in order, from after + 1
+};
+
+// Every key and value of the accounts and sessions families (but the change log) as of seq.
+struct AccountsSnapshot {
+  std::uint64_t seq = 0;
+  std::vector<RevisionLog::KvWrite> entries;
+};
+
 struct Invite {
   std::string token_hash;  // SHA-256 of the token, 32 bytes
   DocumentId doc = 0;
@@ -77,8 +116,9 @@ struct Invite {
 
 class Accounts {
  public:
-  // REQUIRES: log outlives this object.
-  explicit Accounts(RevisionLog& log) : log_(log) {}
+  static constexpr std::uint64_t kDefaultRetainedChanges = 100000;
+  // REQUIRES: log outlives this object. The change log keeps the last retained_changes (>= 1).
+  explicit Accounts(RevisionLog& log, std::uint64_t retained_changes = kDefaultRetainedChanges);
   Accounts(const Accounts&) = delete;
   Accounts& operator=(const Accounts&) = delete;
 
@@ -125,15 +165,61 @@ class Accounts {
   // invalid_argument (expired at now_ms).
   Result<Invite> take_invite(std::string_view token_hash, std::int64_t now_ms);
 
+  // ---- Document registry ----
+  // Records a new document and makes leader_user its leader, in one write. already_exists when
+  // the id is registered; invalid_argument for id 0.
+  Status register_document(const DocumentRecord& record, UserId leader_user);
+  Result<DocumentRecord> document_record(DocumentId id) const;  // not_found
+
+  // ---- Replication ----
+  // The newest change's number (0 before the first write). Errors: the store's.
+  Result<std::uint64_t> last_seq() const;
+  // Up to max_changes changes after `after`, or snapshot_needed when `after` is ahead of the
+  // log or older than its retained part.
+  Result<ChangeFeed> changes_after(std::uint64_t after, std::size_t max_changes) const;
+  // Applies changes that follow last_seq() in order, all in one WriteBatch: those at or before
+  // last_seq() are skipped (already applied); conflict when one leaves a gap (the ones before
+  // it are applied). Bumps the generations below
+  // when a session was deleted or a membership changed.
+  Status apply_changes(const std::vector<AccountsChange>& changes);
+  // Every entry as of last_seq(), read while no write can commit.
+  Result<AccountsSnapshot> snapshot() const;
+  // Replaces everything (change log included) with the snapshot's entries, in one WriteBatch.
+  Status install_snapshot(const AccountsSnapshot& snapshot);
+  // ---- Local marks (this node's own; never in a change or a snapshot, kept by
+  // install_snapshot) ----
+  // Document hand-off (server/replication.hpp): this node's copy of doc was handed to another
+  // node, so it is final here until the document comes back. Allowed on a replica.
+  Status set_handed_off(DocumentId doc, bool handed_off);
+  Result<bool> handed_off(DocumentId doc) const;
+
+  // A replica refuses every write but apply_changes and install_snapshot with read_only.
+  void set_replica(bool replica) { replica_.store(replica); }
+  bool replica() const { return replica_.load(); }
+
  private:
   Result<std::uint64_t> next_id(std::string_view counter);  // REQUIRES: mu_ held
   Result<std::size_t> leaders(DocumentId doc) const;
+  // Writes `writes` with the next change record, in one WriteBatch (read_only on a replica).
+  Status commit(std::vector<RevisionLog::KvWrite> writes);
+  Result<std::uint64_t> loaded_seq() const;  // REQUIRES: log_mu_ held
+  void note_applied(const std::vector<RevisionLog::KvWrite>& writes);
 
   RevisionLog& log_;
-  std::mutex mu_;  // serialises check-then-write mutations
+  const std::uint64_t retained_;
+  std::mutex mu_;              // serialises check-then-write mutations
+  mutable std::mutex log_mu_;  // numbers and writes changes; taken after mu_, never before
+  mutable std::optional<std::uint64_t> seq_;  // GUARDED_BY(log_mu_); read from the store once
+  std::atomic<bool> replica_{false};
   std::atomic<std::uint64_t> sessions_gen_{0};
   std::atomic<std::uint64_t> members_gen_{0};
 };
+
+// The wire forms of a feed and a snapshot (GET /internal/accounts/changes and .../snapshot).
+std::string encode_feed(const ChangeFeed& feed);
+bool decode_feed(std::string_view in, ChangeFeed& feed);
+std::string encode_snapshot(const AccountsSnapshot& snapshot);
+bool decode_snapshot(std::string_view in, AccountsSnapshot& snapshot);
 
 // Lower-case ASCII letters (emails and institution names compare so).
 std::string ascii_lower(std::string_view s);
