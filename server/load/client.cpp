@@ -37,8 +37,10 @@ protocol::Status LoadClient::open(IoPool& pool, unsigned shard, const Endpoint& 
                                   const std::string& cookie, std::uint64_t doc,
                                   std::chrono::milliseconds timeout) {
   doc_ = doc;
+  // The document in the URL: a cluster's proxy routes the socket by it (deploy/README.md).
   auto ws = WsConnection::connect(
-      pool, shard, endpoint, cookie, [this](std::string_view text) { on_message(text); },
+      pool, shard, endpoint, "/ws?doc=" + std::to_string(doc), cookie,
+      [this](std::string_view text) { on_message(text); },
       [this](const std::string& why) { fail("connection lost: " + why); });
   if (!ws.ok()) return ws.error();
   ws_ = std::move(*ws);

@@ -124,11 +124,9 @@ struct WsConnection::Impl : std::enable_shared_from_this<Impl> {
 
 WsConnection::WsConnection(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-protocol::Result<std::unique_ptr<WsConnection>> WsConnection::connect(IoPool& pool, unsigned shard,
-                                                                      const Endpoint& endpoint,
-                                                                      const std::string& cookie,
-                                                                      OnMessage on_message,
-                                                                      OnClosed on_closed) {
+protocol::Result<std::unique_ptr<WsConnection>> WsConnection::connect(
+    IoPool& pool, unsigned shard, const Endpoint& endpoint, const std::string& ws_target,
+    const std::string& cookie, OnMessage on_message, OnClosed on_closed) {
   auto target = make_endpoint(endpoint);
   if (!target.ok()) return target.error();
   auto& loop = *pool.impl_->loops[shard % pool.impl_->loops.size()];
@@ -149,7 +147,7 @@ protocol::Result<std::unique_ptr<WsConnection>> WsConnection::connect(IoPool& po
   }));
   websocket::response_type response;
   const std::string host = endpoint.host + ":" + std::to_string(endpoint.port);
-  impl->ws.handshake(response, host, "/ws", ec);
+  impl->ws.handshake(response, host, ws_target, ec);
   if (ec) {
     std::string why = "WebSocket upgrade: " + ec.message();
     if (response.result_int() != 0) {

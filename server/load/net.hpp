@@ -49,14 +49,13 @@ class WsConnection {
   using OnMessage = std::function<void(std::string_view text)>;
   using OnClosed = std::function<void(const std::string& why)>;
 
-  // Opens GET /ws on the endpoint with `Origin: endpoint.origin()` and, when not empty, `Cookie:
-  // cookie`; then reads frames on shard `shard` of the pool, calling on_message for each text
-  // frame and on_closed once when the connection ends (not after close()).
-  static protocol::Result<std::unique_ptr<WsConnection>> connect(IoPool& pool, unsigned shard,
-                                                                 const Endpoint& endpoint,
-                                                                 const std::string& cookie,
-                                                                 OnMessage on_message,
-                                                                 OnClosed on_closed);
+  // Opens GET `target` (e.g. /ws?doc=7) on the endpoint with `Origin: endpoint.origin()` and,
+  // when not empty, `Cookie: cookie`; then reads frames on shard `shard` of the pool, calling
+  // on_message for each text frame and on_closed once when the connection ends (not after
+  // close()).
+  static protocol::Result<std::unique_ptr<WsConnection>> connect(
+      IoPool& pool, unsigned shard, const Endpoint& endpoint, const std::string& target,
+      const std::string& cookie, OnMessage on_message, OnClosed on_closed);
   ~WsConnection();  // closes the socket if close() was not called
   WsConnection(const WsConnection&) = delete;
   WsConnection& operator=(const WsConnection&) = delete;
