@@ -53,8 +53,8 @@ struct Options {
   // free (statvfs f_bavail), revisions, document creations and history writes are refused
   // with no_space before anything reaches RocksDB, whose failed WAL write would otherwise
   // stop the store until it is reopened; account and session writes (small, rare) may use the
-  // reserve down to a quarter of it. The check runs before every write group, and is repeated
-  // at most every 100 ms while space is low. 0: no reserve.
+  // reserve down to a quarter of it. The check runs before every write group, and for a new
+  // write when the last one is over 100 ms old. 0: no reserve.
   std::uint64_t min_free_bytes = 0;
   // Tests only: makes the file system fail on demand (see storage/fault_injection.hpp).
   std::shared_ptr<FaultInjection> fault_injection;

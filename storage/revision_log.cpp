@@ -10,6 +10,7 @@
 #include <rocksdb/env.h>
 #include <rocksdb/file_system.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/listener.h>
 #include <rocksdb/metadata.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice_transform.h>
@@ -216,6 +217,26 @@ class InfoLog final : public rocksdb::Logger {
   int fd_ = -1;
 };
 
+// Keeps RocksDB stopped after a failed WAL write. RocksDB 7.8 resumes by itself from a full
+// disk once its SstFileManager sees room again (or on DB::Resume()), but the WAL writer keeps
+// its failed state, and the next write asserts in WritableFileWriter and aborts the process
+// (Debian's build keeps assertions). Stopped, RocksDB refuses every write with its error
+// instead; the store reports failed until it is reopened (storage/README.md). Errors of
+// flushes and compactions, which leave the WAL alone, still recover by themselves.
+// Thread-safe: no state.
+class NoResumeAfterWalFailure final : public rocksdb::EventListener {
+ public:
+  const char* Name() const override { return "jointly.NoResumeAfterWalFailure"; }
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason reason, rocksdb::Status bg_error,
+                            bool* auto_recovery) override {
+    bg_error.PermitUncheckedError();
+    if (reason == rocksdb::BackgroundErrorReason::kWriteCallback ||
+        reason == rocksdb::BackgroundErrorReason::kMemTable) {
+      *auto_recovery = false;
+    }
+  }
+};
+
 }  // namespace
 
 std::string_view code_name(Code code) {
@@ -353,6 +374,7 @@ struct RevisionLog::Impl {
     d.max_background_jobs = 2;
     d.keep_log_file_num = 5;
     d.avoid_flush_during_shutdown = false;
+    d.listeners.push_back(std::make_shared<NoResumeAfterWalFailure>());
     if (options_.fault_injection) {
       auto faulty = std::make_shared<FaultyFileSystem>(rocksdb::FileSystem::Default(),
                                                        options_.fault_injection);
@@ -747,19 +769,17 @@ struct RevisionLog::Impl {
                                       "is freed)");
   }
 
-  // The reserve check for a write about to be queued: free while the last check found space
-  // (the writer checks every group anyway), else checked again at most every kSpaceRecheck.
+  // The reserve check for a write about to be queued, and for writable(): the last check's
+  // verdict while it is under kSpaceRecheck old (the writer checks before every group too),
+  // else a new check.
   Status space_for_new_write() const {
-    if (!low_space_.load(std::memory_order_relaxed)) return Status();
+    if (options_.min_free_bytes == 0) return Status();
     const std::int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
                                  std::chrono::steady_clock::now().time_since_epoch())
                                  .count();
-    if (now - space_checked_ns_.load(std::memory_order_relaxed) <
+    if (now - space_checked_ns_.load(std::memory_order_relaxed) >=
         std::chrono::nanoseconds(kSpaceRecheck).count()) {
-      return Status(Code::no_space, dir_ + " is below its free-space reserve of " +
-                                        std::to_string(options_.min_free_bytes) +
-                                        " bytes; nothing was written (writes resume once space "
-                                        "is freed)");
+      return check_space(options_.min_free_bytes);
     }
     return check_space(options_.min_free_bytes);
   }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "storage/fault_injection.hpp"
+#include "tests/storage/raw_append.hpp"
 #include "tests/storage/temp_dir.hpp"
 
 namespace jointly::storage {
@@ -37,18 +38,7 @@ std::unique_ptr<RevisionLog> open_or_die(const std::string& dir, Options o = sma
 }
 
 RawAppend make(DocumentId doc, std::uint64_t rev, std::uint64_t k = 3, std::string client = "c1") {
-  RawAppend a;
-  a.document = doc;
-  a.rev = rev;
-  a.info.author = "alice";
-  a.info.institution = "uni-graz";
-  a.info.server_time_ms = 1732900000000 + static_cast<std::int64_t>(rev);
-  a.info.sections = {"s1"};
-  a.info.client_id = std::move(client);
-  a.info.client_seq = rev;
-  a.op = "op" + std::to_string(rev);
-  if (rev % k == 0) a.snapshot = "snap" + std::to_string(rev);
-  return a;
+  return testing::make_raw_append(doc, rev, k, std::move(client));
 }
 
 // The log of a document as a string: "1:op1 2:op2 ...".
