@@ -87,7 +87,8 @@ ConfigParse parse_config(int argc, const char* const* argv,
     ("demo", po::bool_switch(&c.demo),
      "create the demo course document and its three demo accounts when the store has none")
     ("session-ttl-hours", po::value(&c.session_ttl_hours)->default_value(c.session_ttl_hours),
-     "how long a login session lasts")
+     "how long a login session lasts (a fraction allowed: 0.5 is 30 minutes; rounded to whole "
+     "seconds, at least one)")
     ("secure-cookies", po::bool_switch(&c.secure_cookies),
      "mark the session cookie Secure (the server is reached over TLS)")
     ("trusted-proxy", po::value(&c.trusted_proxies)->composing(),
@@ -111,6 +112,12 @@ ConfigParse parse_config(int argc, const char* const* argv,
      "seconds to complete the HTTP request and the WebSocket handshake")
     ("idle-timeout", po::value(&c.idle_timeout_s)->default_value(c.idle_timeout_s),
      "seconds of silence before a WebSocket is closed (pinged at half)")
+    ("message-timeout", po::value(&c.message_timeout_s)->default_value(c.message_timeout_s),
+     "seconds a WebSocket message may take to arrive once its first bytes have (more: closed "
+     "with 1008)")
+    ("min-free-bytes", po::value(&c.min_free_bytes)->default_value(c.min_free_bytes),
+     "free bytes kept on the data directory's file system: below it edits are refused with "
+     "storage_unavailable and /healthz answers 503 until space is freed (0: no reserve)")
     ("messages-per-second",
      po::value(&c.messages_per_second)->default_value(c.messages_per_second),
      "messages one connection may send per second")
@@ -170,11 +177,11 @@ ConfigParse parse_config(int argc, const char* const* argv,
   }
   if (c.max_message_bytes < 1024 || c.message_burst == 0 || c.messages_per_second == 0 ||
       c.max_connections == 0 || c.max_documents_per_connection == 0 || c.max_outbound_bytes == 0 ||
-      c.handshake_timeout_s <= 0 || c.idle_timeout_s <= 0 || c.snapshot_interval == 0 ||
-      c.session_ttl_hours == 0) {
+      c.handshake_timeout_s <= 0 || c.idle_timeout_s <= 0 || c.message_timeout_s <= 0 ||
+      c.snapshot_interval == 0 || !(c.session_ttl_hours * 3600 >= 0.5)) {
     out.error =
         "limits must be positive (--max-message-bytes at least 1024, --session-ttl-hours at "
-        "least 1)";
+        "least a second, 0.0003)";
     return out;
   }
   if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" &&

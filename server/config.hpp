@@ -24,7 +24,7 @@ struct Config {
   storage::Durability durability = storage::Durability::sync;
   std::uint64_t snapshot_interval = 100;
   bool demo = false;  // create the demo document and demo accounts when the store has none
-  std::uint64_t session_ttl_hours = 168;
+  double session_ttl_hours = 168;  // a fraction allowed (0.5: 30 minutes), in whole seconds
   bool secure_cookies = false;               // Set-Cookie with Secure
   std::vector<std::string> trusted_proxies;  // peers whose X-Forwarded-* headers are believed
   std::string log_level = "info";
@@ -38,6 +38,9 @@ struct Config {
   std::uint64_t max_body_bytes = 1 << 20;
   double handshake_timeout_s = 10;
   double idle_timeout_s = 60;
+  double message_timeout_s = 30;  // a WebSocket message, from its first payload bytes to its end
+  // The free-space reserve of the data directory's file system (storage::Options).
+  std::uint64_t min_free_bytes = std::uint64_t{64} << 20;
   std::uint64_t messages_per_second = 100;
   std::uint64_t message_burst = 200;
   std::uint64_t max_rev_lag = 10000;

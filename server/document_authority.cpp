@@ -335,6 +335,19 @@ protocol::Result<std::uint64_t> DocumentAuthority::append_revision(protocol::Doc
                                 "the server's write queue is full; submit the same op again "
                                 "shortly");
   }
+  if (queued_status.code() == storage::Code::no_space) {
+    // The disk is below its free-space reserve: nothing was written and the store stays
+    // healthy. Refused like busy (the apply taken back, the connection kept); the client
+    // submits the same op again later (PROTOCOL.md, `storage_unavailable`).
+    if (auto st = rebuild_head(); !st.ok()) {
+      fail(st);
+      return protocol::make_error("storage_failed", "the document cannot be written");
+    }
+    log::warn("storage below its free-space reserve; submit refused", {{"doc", id_}, {"rev", rev}});
+    return protocol::make_error("storage_unavailable",
+                                "the server is short of disk space and saved nothing of this "
+                                "op; submit the same op again in a few seconds");
+  }
   if (!queued_status.ok()) {
     // Not queued (failed, closed, read_only): complete with the error, in order.
     post_([weak, rev, queued_status, queued] {

@@ -136,7 +136,8 @@ class DocumentAuthority : public std::enable_shared_from_this<DocumentAuthority>
   // forbidden (not an editor or leader), invalid_request (from 0: the log cannot record a
   // restore of revision 0), not_found (no revision `from` yet durable, or the
   // section is in neither state), section_locked, document_too_large, busy (the write queue
-  // is full), storage_failed (also when the write fails later).
+  // is full), storage_unavailable (the disk is below its free-space reserve),
+  // storage_failed (also when the write fails later).
   using RestoreDone = std::function<void(protocol::Result<RestoreOutcome>)>;
   void restore(const Peer& peer, std::uint64_t from, std::optional<std::string> section,
                RestoreDone done);
@@ -220,7 +221,8 @@ class DocumentAuthority : public std::enable_shared_from_this<DocumentAuthority>
   // Applies op (already transformed to head_) to doc_ and queues it to storage as revision
   // head_ + 1 (info's time is set here). Returns that revision, or the error with nothing
   // changed: the apply's, document_too_large, busy (the write queue is full: the apply is taken
-  // back), storage_failed.
+  // back), storage_unavailable (storage is below its free-space reserve: the same), and
+  // storage_failed.
   protocol::Result<std::uint64_t> append_revision(protocol::DocOp op, storage::RevisionInfo info,
                                                   std::uint64_t origin);
   // Rebuilds doc_ at head_ from storage and the tail (taking back an apply that was not queued).

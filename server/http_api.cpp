@@ -471,7 +471,7 @@ unsigned restore_error_status(std::string_view code) {
   if (code == "forbidden") return 403;
   if (code == "not_found") return 404;
   if (code == "invalid_request") return 400;
-  if (code == "busy" || code == "storage_failed") return 503;
+  if (code == "busy" || code == "storage_unavailable" || code == "storage_failed") return 503;
   return 409;  // section_locked, document_too_large: the document's state refuses it
 }
 
@@ -503,6 +503,7 @@ HttpAnswer restore_document(ApiContext& ctx, const ApiRequest& req, storage::Doc
     HttpAnswer a =
         json_error(restore_error_status(out.error().code), out.error().code, out.error().message);
     if (out.error().code == "busy") a.headers.emplace_back("Retry-After", "1");
+    if (out.error().code == "storage_unavailable") a.headers.emplace_back("Retry-After", "5");
     return a;
   }
   return json_answer(
@@ -785,8 +786,11 @@ std::optional<HttpAnswer> route_api(ApiContext& ctx, const ApiRequest& req) {
   const bool get = req.method == "GET" || req.method == "HEAD";
   if (path == "/healthz") {
     if (!get) return not_allowed();
-    if (ctx.store.healthy()) return json_answer(200, {{"status", "ok"}});
-    return json_answer(503, {{"status", "unhealthy"}, {"error", ctx.store.error().to_string()}});
+    // Unhealthy after a failed write (until a restart) and while the disk is below the
+    // free-space reserve (until space is freed).
+    const storage::Status writable = ctx.store.writable();
+    if (writable.ok()) return json_answer(200, {{"status", "ok"}});
+    return json_answer(503, {{"status", "unhealthy"}, {"error", writable.to_string()}});
   }
   if (path == "/metrics") {
     if (!get) return not_allowed();

@@ -65,7 +65,7 @@ struct ApiContext {
   const Metrics& metrics;
   auth::LoginLimiter& limiter;
   std::vector<std::string> allowed_origins;  // --allowed-origin
-  std::chrono::hours session_ttl{168};
+  std::chrono::seconds session_ttl{std::chrono::hours(168)};
   Restorer restore;  // unset: POST .../history/restore answers 503 unavailable
 };
 

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cmath>
 #include <future>
 #include <memory>
 #include <optional>
@@ -243,7 +244,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
                       state_->metrics,
                       state_->limiter,
                       state_->config.allowed_origins,
-                      std::chrono::hours(state_->config.session_ttl_hours),
+                      std::chrono::seconds(std::llround(state_->config.session_ttl_hours * 3600)),
                       [state = state_](storage::DocumentId id, const Caller& caller,
                                        std::uint64_t from, std::optional<std::string> section) {
                         return restore_on_strand(*state, id, caller, from, std::move(section));

@@ -198,6 +198,7 @@ int main(int argc, char** argv) {
   storage::Options options;
   options.durability = config.durability;
   options.snapshot_interval = config.snapshot_interval;
+  options.min_free_bytes = config.min_free_bytes;
   auto opened = storage::Store::open(config.data_dir, options);
   if (!opened.ok()) {
     log::error("cannot open the data directory",

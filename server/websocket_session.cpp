@@ -2,6 +2,7 @@
 #include "server/websocket_session.hpp"
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
 
@@ -36,7 +37,8 @@ class websocket_session : public std::enable_shared_from_this<websocket_session>
         who_(std::move(who)),
         seen_sessions_gen_(state_->accounts.sessions_generation()),
         tokens_(static_cast<double>(state_->config.message_burst)),
-        last_refill_(std::chrono::steady_clock::now()) {
+        last_refill_(std::chrono::steady_clock::now()),
+        message_timer_(ws_.get_executor()) {
     state_->metrics.connections.add(1);
   }
 
@@ -117,9 +119,11 @@ class websocket_session : public std::enable_shared_from_this<websocket_session>
     do_read();
   }
 
+  // Reads what has arrived of the current message (0: as much as Beast suggests; the message
+  // size limit still holds), so that a message's first bytes start its deadline.
   void do_read() {
-    ws_.async_read(buffer_,
-                   beast::bind_front_handler(&websocket_session::on_read, shared_from_this()));
+    ws_.async_read_some(buffer_, 0,
+                        beast::bind_front_handler(&websocket_session::on_read, shared_from_this()));
   }
 
   void on_read(beast::error_code ec, std::size_t) {
@@ -127,6 +131,14 @@ class websocket_session : public std::enable_shared_from_this<websocket_session>
     if (closing_) {  // draining until the close handshake completes
       buffer_.consume(buffer_.size());
       return do_read();
+    }
+    if (!ws_.is_message_done()) {  // part of a message: more to come, within its deadline
+      if (!in_message_) start_message_deadline();
+      return do_read();
+    }
+    if (in_message_) {  // it came in time
+      in_message_ = false;
+      message_timer_.cancel();
     }
     if (!ws_.got_text()) {
       buffer_.consume(buffer_.size());
@@ -143,6 +155,41 @@ class websocket_session : public std::enable_shared_from_this<websocket_session>
       error_to_client(protocol::make_error("internal", "the server failed; see its log"), {});
     }
     do_read();
+  }
+
+  // ---- The per-message deadline ----
+  // Beast's idle timeout counts bytes, so a peer that sends one byte of a frame every few
+  // seconds would hold its connection (and up to --max-message-bytes of buffer) forever. A
+  // message must arrive whole within --message-timeout of its first payload bytes, else the
+  // connection is closed with 1008 (RFC 6455 7.4.1: a message that violates the server's
+  // policy) and counted in the metrics as a rejected `message_timeout`. A frame header is at
+  // most 14 bytes, and its bytes are bounded by the idle timeout.
+
+  void start_message_deadline() {
+    in_message_ = true;
+    const std::uint64_t gen = ++message_gen_;
+    message_timer_.expires_after(
+        std::chrono::milliseconds(static_cast<long>(state_->config.message_timeout_s * 1000)));
+    message_timer_.async_wait([self = shared_from_this(), gen](beast::error_code ec) {
+      // A later message's deadline, or none: this one's message arrived in time.
+      if (ec || !self->in_message_ || gen != self->message_gen_ || self->finished_) return;
+      self->on_message_timeout();
+    });
+  }
+
+  void on_message_timeout() {
+    log::info("a message took longer than the message timeout; closing", {{"conn", id_}});
+    state_->metrics.rejected.inc("message_timeout");
+    do_close(websocket::close_code::policy_error, "message_timeout");
+    // A peer still trickling its message is not reading a closing handshake either: after a
+    // moment for the close frame to leave, the TCP connection goes.
+    message_timer_.expires_after(kCloseGrace);
+    message_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec || self->finished_) return;
+      beast::error_code ignored;
+      beast::get_lowest_layer(self->ws_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+      beast::get_lowest_layer(self->ws_).close();
+    });
   }
 
   // The rate limit: a token bucket of message_burst tokens refilled at messages_per_second.
@@ -426,6 +473,7 @@ class websocket_session : public std::enable_shared_from_this<websocket_session>
   void finish(beast::error_code ec) {
     if (finished_) return;
     finished_ = true;
+    message_timer_.cancel();  // its handler holds the session (and its socket) alive
     if (ec == websocket::error::message_too_big) {
       state_->metrics.closed.inc("1009");
       log::info("message too big; closed", {{"conn", id_}});
@@ -479,6 +527,12 @@ class websocket_session : public std::enable_shared_from_this<websocket_session>
   std::chrono::steady_clock::time_point last_refill_;
   std::chrono::steady_clock::time_point window_start_{};
   std::uint64_t refused_in_window_ = 0;
+  // The per-message deadline: armed while part of a message has arrived (in_message_); its
+  // generation tells a stale expiry from the current message's.
+  static constexpr std::chrono::milliseconds kCloseGrace{500};
+  net::steady_timer message_timer_;
+  bool in_message_ = false;
+  std::uint64_t message_gen_ = 0;
 };
 
 void start_websocket_session(tcp::socket socket, http::request<http::string_body> req,

@@ -1,9 +1,10 @@
 // websocket_session: one WebSocket connection at /ws speaking the protocol of
 // protocol/PROTOCOL.md ("WebSocket protocol"). It reads a message at a time, enforces the
 // connection's limits (message size, rate, open documents, outbound queue, timeouts with
-// ping/pong), parses with protocol::parse_client_message and hands document work to the
-// document's strand through DocumentHost; the DocumentAuthority answers through the session's
-// Subscriber face (send/close), which posts onto the session's own strand.
+// ping/pong, and a deadline for each message once its first bytes have arrived), parses with
+// protocol::parse_client_message and hands document work to the document's strand through
+// DocumentHost; the DocumentAuthority answers through the session's Subscriber face (send/close),
+// which posts onto the session's own strand.
 //
 // Who is on the connection comes from its login session (user, display name, institution);
 // a document is opened only by a member, and the authority authorises every message again.

@@ -143,7 +143,9 @@ export class Tab {
     this.closed = false;
     this.problems = [];
     this.acked = new Map();
-    this.counts = { connects: 0, duplicateAcks: 0, refused: 0, closes: new Map() };
+    // refused: edits the sync core gave up (onRejected); unavailable: submits refused with
+    // storage_unavailable (disk below the server's reserve), kept and sent again.
+    this.counts = { connects: 0, duplicateAcks: 0, refused: 0, unavailable: 0, closes: new Map() };
     this.sync = new Sync({
       doc: docId,
       client: this.client,
@@ -173,7 +175,10 @@ export class Tab {
       if (m.doc !== undefined && m.doc !== this.docId) return;
       if (m.type === 'snapshot') this.loaded = true;
       if (m.type === 'ack') this.recordAck(m);
-      if (m.type === 'error' && m.in === 'submit' && (m.code === 'rate_limited' || m.code === 'busy')) {
+      if (m.type === 'error' && m.in === 'submit' && m.code === 'storage_unavailable') {
+        this.counts.unavailable++;
+        setTimeout(() => this.sync.resend(), 200);
+      } else if (m.type === 'error' && m.in === 'submit' && (m.code === 'rate_limited' || m.code === 'busy')) {
         setTimeout(() => this.sync.resend(), 20);
       } else if (m.type === 'error' && m.in !== 'submit' && m.in !== 'presence' && m.code !== 'storage_failed') {
         this.problems.push(`error ${m.code} for ${m.in}: ${m.message}`);

@@ -1,6 +1,7 @@
 // Accounts and access over real sockets: login, me and logout; 401 without a session and 403
 // for a foreign or missing Origin on HTTP and the WebSocket upgrade; logout closing the
-// session's WebSocket with 1008 within a second; member-only documents and the members
+// session's WebSocket with 1008 within a second, and so does a session's expiry (every socket
+// of that session, none of another); member-only documents and the members
 // endpoints; one-time invites; a role change taking effect at the next message; and no token,
 // cookie, password or hash in the server's log.
 import assert from 'node:assert/strict';
@@ -90,6 +91,43 @@ it('closes the session\'s WebSocket with 1008 within a second of logout', async 
   assert.equal(closed.code, 1008);
   assert.equal(closed.reason, 'session_ended');
   assert.ok(Date.now() - t0 < 1000, `closed after ${Date.now() - t0} ms`);
+});
+
+it('closes every WebSocket of a session with 1008 within a second of its expiry, and no other', { timeout: 30000 }, async () => {
+  // A server whose sessions last 0.001 h = 3.6 s, which the server rounds to 4 s.
+  const ttlMs = 4000;
+  const short = await startServer({ args: ['--session-ttl-hours=0.001'] });
+  try {
+    const loggedIn = Date.now();
+    const s = await login(short.http, 'reviewer@demo.jointly.test', short.users.reviewer.password);
+    const headers = { Cookie: s.cookie, Origin: short.http };
+    const tabs = [await Client.connect(short.ws, { headers }), await Client.connect(short.ws, { headers })];
+    tabs.forEach((c, i) => c.send({ type: 'hello', client: `expiring-${i}` }));
+    for (const c of tabs) await c.nextType('welcome');
+    // Another session of the same user, made 2 s later, outlives the first by 2 s.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const later = await login(short.http, 'reviewer@demo.jointly.test', short.users.reviewer.password);
+    const other = await Client.connect(short.ws, { headers: { Cookie: later.cookie, Origin: short.http } });
+    other.send({ type: 'hello', client: 'later' });
+    await other.nextType('welcome');
+    const closes = await Promise.all(tabs.map(async (c) => ({ ...(await c.waitClose(ttlMs + 3000)), at: Date.now() - loggedIn })));
+    for (const closed of closes) {
+      assert.equal(closed.code, 1008);
+      assert.equal(closed.reason, 'session_ended');
+      // Not before the expiry; within a second after it (the login took a moment: + 500 ms).
+      assert.ok(closed.at >= ttlMs - 50, `closed ${closed.at} ms after login, before the expiry`);
+      assert.ok(closed.at <= ttlMs + 1500, `closed ${closed.at} ms after login`);
+    }
+    // The other session's socket is still open and answering; the expired cookie is refused.
+    other.send({ type: 'open', doc: 1 });
+    assert.equal((await other.next((m) => m.type === 'snapshot' || m.type === 'error')).type, 'snapshot');
+    const me = await fetch(`${short.http}/api/me`, { headers });
+    assert.equal(me.status, 401);
+    other.close();
+  } finally {
+    await short.stop();
+    short.cleanup();
+  }
 });
 
 it('lists only the documents of members and refuses non-members over HTTP and WebSocket', async () => {

@@ -55,13 +55,13 @@ TEST(Config, FlagsAndEnvironmentWithTheCommandLineWinning) {
 TEST(Config, SessionCookieAndProxyFlags) {
   auto d = parse({});
   ASSERT_TRUE(d.ok) << d.error;
-  EXPECT_EQ(d.config.session_ttl_hours, 168u);
+  EXPECT_EQ(d.config.session_ttl_hours, 168.0);
   EXPECT_FALSE(d.config.secure_cookies);
   EXPECT_TRUE(d.config.trusted_proxies.empty());
   auto p = parse({"--session-ttl-hours", "12", "--secure-cookies", "--trusted-proxy", "10.0.0.1",
                   "--trusted-proxy", "::1"});
   ASSERT_TRUE(p.ok) << p.error;
-  EXPECT_EQ(p.config.session_ttl_hours, 12u);
+  EXPECT_EQ(p.config.session_ttl_hours, 12.0);
   EXPECT_TRUE(p.config.secure_cookies);
   EXPECT_EQ(p.config.trusted_proxies, (std::vector<std::string>{"10.0.0.1", "::1"}));
   auto e = parse({}, {{"JOINTLY_SECURE_COOKIES", "1"},
@@ -70,8 +70,28 @@ TEST(Config, SessionCookieAndProxyFlags) {
   ASSERT_TRUE(e.ok) << e.error;
   EXPECT_TRUE(e.config.secure_cookies);
   EXPECT_EQ(e.config.trusted_proxies, (std::vector<std::string>{"10.0.0.1", "10.0.0.2"}));
-  EXPECT_EQ(e.config.session_ttl_hours, 1u);
+  EXPECT_EQ(e.config.session_ttl_hours, 1.0);
   EXPECT_FALSE(parse({"--session-ttl-hours", "0"}).ok);
+  // A fraction of an hour (the expiry test's few seconds), but not under a second.
+  EXPECT_EQ(parse({"--session-ttl-hours", "0.001"}).config.session_ttl_hours, 0.001);
+  EXPECT_FALSE(parse({"--session-ttl-hours", "0.0001"}).ok);
+  EXPECT_FALSE(parse({"--session-ttl-hours", "nan"}).ok);
+}
+
+TEST(Config, MessageTimeoutAndFreeSpaceReserve) {
+  auto d = parse({});
+  ASSERT_TRUE(d.ok) << d.error;
+  EXPECT_EQ(d.config.message_timeout_s, 30.0);
+  EXPECT_EQ(d.config.min_free_bytes, std::uint64_t{64} << 20);
+  auto p = parse({"--message-timeout", "2.5", "--min-free-bytes", "0"});
+  ASSERT_TRUE(p.ok) << p.error;
+  EXPECT_EQ(p.config.message_timeout_s, 2.5);
+  EXPECT_EQ(p.config.min_free_bytes, 0u);
+  auto e = parse({}, {{"JOINTLY_MIN_FREE_BYTES", "1048576"}, {"JOINTLY_MESSAGE_TIMEOUT", "5"}});
+  ASSERT_TRUE(e.ok) << e.error;
+  EXPECT_EQ(e.config.min_free_bytes, 1048576u);
+  EXPECT_EQ(e.config.message_timeout_s, 5.0);
+  EXPECT_FALSE(parse({"--message-timeout", "0"}).ok);
 }
 
 TEST(Config, BadValuesAreRefusedWithAReason) {

@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include "storage/fault_injection.hpp"
 #include "storage/store.hpp"
 #include "tests/server/harness.hpp"
@@ -24,11 +27,13 @@ class AuthorityTest : public ::testing::Test {
  protected:
   void SetUp() override { open_store(); }
 
-  void open_store(std::shared_ptr<storage::FaultInjection> faults = nullptr) {
+  void open_store(std::shared_ptr<storage::FaultInjection> faults = nullptr,
+                  std::uint64_t min_free_bytes = 0) {
     storage::Options o;
     o.durability = storage::Durability::flush;
     o.snapshot_interval = 4;
     o.fault_injection = std::move(faults);
+    o.min_free_bytes = min_free_bytes;
     auto s = storage::Store::open(dir_.sub("data"), o);
     ASSERT_TRUE(s.ok()) << s.status().to_string();
     store_ = std::move(*s);
@@ -411,6 +416,42 @@ TEST_F(AuthorityTest, AFailedWriteClosesTheDocumentsConnectionsAndNothingIsAcked
   EXPECT_EQ(alice->closed(), 1011);
   EXPECT_EQ(bob->closed(), 1011);
   EXPECT_TRUE(a->idle());
+}
+
+TEST_F(AuthorityTest, BelowTheFreeSpaceReserveASubmitIsRefusedAndTheSameOpGoesThroughLater) {
+  auto faults = std::make_shared<storage::FaultInjection>();
+  store_.reset();
+  open_store(faults, 1 << 20);
+  auto a = load();
+  auto alice = join(*a, 1, "alice");
+  auto bob = join(*a, 2, "bob");
+  const auto op = json::parse(R"([{"edit":"a","f":"body","op":[5,"!"]}])");
+  faults->report_free_bytes(1000);  // the disk is (nearly) full
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));  // past the reserve's recheck
+  a->submit(make_peer(1, "alice"), alice, submit(doc_id_, 0, "alice", 1, op));
+  auto refused = alice->last("error");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ((*refused)["code"], "storage_unavailable");
+  EXPECT_EQ((*refused)["seq"], 1);
+  // Refused like busy: nothing applied, nobody told of a revision, the connections kept, the
+  // document still writable.
+  EXPECT_EQ(a->head(), 0u);
+  EXPECT_EQ(testing::body_of(a->document(), "a"), "hello");
+  EXPECT_FALSE(alice->closed());
+  EXPECT_FALSE(bob->closed());
+  EXPECT_FALSE(a->failed());
+  EXPECT_EQ(bob->count("op"), 0u);
+  EXPECT_EQ(metrics_.rejected.value("storage_unavailable"), 1u);
+  EXPECT_EQ(store_->writable().code(), storage::Code::no_space);
+  // Space returns: the client's resubmission of the same op (same seq) becomes revision 1.
+  faults->report_free_bytes(-1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  a->submit(make_peer(1, "alice"), alice, submit(doc_id_, 0, "alice", 1, op));
+  wait_for(*alice, "ack");
+  EXPECT_EQ(*alice->last("ack"), json::parse(R"({"type":"ack","doc":1,"seq":1,"rev":1})"));
+  wait_for(*bob, "op");
+  EXPECT_EQ(testing::body_of(a->document(), "a"), "hello!");
+  EXPECT_TRUE(store_->writable().ok());
 }
 
 }  // namespace
