@@ -128,7 +128,8 @@ ConfigParse parse_config(int argc, const char* const* argv,
     ("history-tail", po::value(&c.history_tail)->default_value(c.history_tail),
      "revisions of each open document kept in memory")
     ("unload-after", po::value(&c.unload_after_s)->default_value(c.unload_after_s),
-     "seconds an unused document stays in memory");
+     "seconds an unused document stays in memory")
+    ("node-id", po::value(&c.node_id), "this node's name (scale-out)");
   // clang-format on
   std::ostringstream usage;
   usage << desc;

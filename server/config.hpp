@@ -46,6 +46,9 @@ struct Config {
   std::uint64_t max_rev_lag = 10000;
   std::uint64_t history_tail = 1000;
   double unload_after_s = 30;  // an idle document stays loaded this long
+
+  // Scale-out (deploy/README.md "Scale-out"). None given: a single node, as before.
+  std::string node_id;                  // this node's name in logs and /metrics
 };
 
 struct ConfigParse {

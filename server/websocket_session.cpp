@@ -25,6 +25,34 @@ namespace websocket = beast::websocket;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
+namespace {
+
+// The document named by the upgrade's target, /ws?doc=<id>: a document id in canonical decimal
+// (no sign, no leading zero, 1..2^53-1, so that the proxy's hash and the server agree on it), or
+// 0 when the query has no such `doc`.
+std::uint64_t target_document(std::string_view target) {
+  const auto q = target.find('?');
+  if (q == std::string_view::npos) return 0;
+  std::string_view query = target.substr(q + 1);
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const std::string_view param = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (param.substr(0, 4) != "doc=") continue;
+    const std::string_view digits = param.substr(4);
+    if (digits.empty() || digits.size() > 16 || digits[0] == '0') return 0;
+    std::uint64_t id = 0;
+    for (const char c : digits) {
+      if (c < '0' || c > '9') return 0;
+      id = id * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    return id <= (std::uint64_t{1} << 53) - 1 ? id : 0;
+  }
+  return 0;
+}
+
+}  // namespace
+
 class websocket_session : public std::enable_shared_from_this<websocket_session>,
                           public Subscriber {
  public:
@@ -53,6 +81,7 @@ class websocket_session : public std::enable_shared_from_this<websocket_session>
 
   void run(http::request<http::string_body> req) {
     const Config& c = state_->config;
+    target_doc_ = target_document(std::string_view(req.target().data(), req.target().size()));
     beast::get_lowest_layer(ws_).expires_never();  // the websocket timeouts take over
     websocket::stream_base::timeout t{};
     t.handshake_timeout =
@@ -291,6 +320,20 @@ class websocket_session : public std::enable_shared_from_this<websocket_session>
 
   void on_message(protocol::OpenMessage& m, const protocol::MessageContext& ctx) {
     if (need_hello(ctx)) return;
+    // A node of a cluster holds only some documents; the proxy chose this node for the document
+    // in the URL, so that is the only one this socket may open.
+    if (!state_->config.node_id.empty() && m.doc != target_doc_) {
+      return error_to_client(
+          protocol::make_error(
+              "wrong_document",
+              target_doc_ == 0
+                  ? "in a cluster a connection opens only the document named in "
+                    "its URL, /ws?doc=<id>, and this one names none"
+                  : "this connection was made for document " + std::to_string(target_doc_) +
+                        " (/ws?doc=" + std::to_string(target_doc_) + "); open document " +
+                        std::to_string(m.doc) + " on a connection of its own"),
+          ctx);
+    }
     // A non-member is refused here, before the document is even loaded, for every id, existing
     // or not (membership cannot be probed). The authority checks again when the open arrives.
     auto role = state_->accounts.role(m.doc, who_.caller.user_id);
@@ -513,7 +556,8 @@ class websocket_session : public std::enable_shared_from_this<websocket_session>
   std::shared_ptr<ServerState> state_;
   std::unique_ptr<ConnectionSlot> slot_;
   const std::uint64_t id_;
-  const Authenticated who_;  // the session's account; its token hash and expiry
+  const Authenticated who_;       // the session's account; its token hash and expiry
+  std::uint64_t target_doc_ = 0;  // the doc of /ws?doc=<id>; 0: none (see target_document)
   std::atomic<std::uint64_t> seen_sessions_gen_;
   std::shared_ptr<const Peer> peer_;
   std::map<std::uint64_t, std::shared_ptr<DocumentHost::Entry>> docs_;
