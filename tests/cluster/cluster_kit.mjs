@@ -13,26 +13,13 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import path from 'node:path';
 
 import { renderConfig, templatePath } from '../../deploy/haproxy/render.mjs';
-import { createUser, kAdminEmail, kAdminPassword, login, serverBin, tempDir } from '../server/server_harness.mjs';
+import { createUser, freePort, kAdminEmail, kAdminPassword, login, serverBin, tempDir } from '../server/server_harness.mjs';
 
 export const haproxyBin = process.env.JOINTLY_HAPROXY_BIN || 'haproxy';
-export { kAdminEmail, kAdminPassword, login };
-
-/// A free TCP port on 127.0.0.1 (bound and released; the caller binds it soon after).
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort, kAdminEmail, kAdminPassword, login };
 
 /// `haproxy -c -f file`: {ok, output}.
 export function haproxyCheck(file) {

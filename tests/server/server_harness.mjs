@@ -64,6 +64,19 @@ export function login(base, email, password, origin = base) {
   });
 }
 
+// A free TCP port on 127.0.0.1 (bound and released; bind it soon after): for a server that
+// must know its port before it starts, e.g. a cluster node named in the others' flags.
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
 export function tempDir(prefix = 'jointly-test-') {
   return mkdtempSync(path.join(os.tmpdir(), prefix));
 }
