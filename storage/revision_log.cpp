@@ -209,6 +209,7 @@ class InfoLog final : public rocksdb::Logger {
     const int m = std::vsnprintf(line + n, sizeof line - n - 1, format, ap);
     if (m < 0) return;
     n = std::min(n + static_cast<std::size_t>(m), sizeof line - 2);
+    if (line[n - 1] == '\n') --n;  // some of RocksDB's lines end in one already
     line[n++] = '\n';
     [[maybe_unused]] const ssize_t written = ::write(fd_, line, n);
   }
