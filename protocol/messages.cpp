@@ -15,32 +15,6 @@ using json = nlohmann::json;
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
-// Rejects text nested deeper than kMaxMessageDepth before it reaches the parser (a cheap scan
-// that skips string contents), so that no hostile frame costs more than its bytes.
-bool too_deep(std::string_view text) {
-  std::size_t depth = 0;
-  bool in_string = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char ch = text[i];
-    if (in_string) {
-      if (ch == '\\') {
-        ++i;
-      } else if (ch == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    if (ch == '"') {
-      in_string = true;
-    } else if (ch == '[' || ch == '{') {
-      if (++depth > kMaxMessageDepth) return true;
-    } else if ((ch == ']' || ch == '}') && depth > 0) {
-      --depth;
-    }
-  }
-  return false;
-}
-
 Error missing(const char* field) {
   return make_error("missing_field", std::string("the message has no \"") + field + "\" field");
 }
@@ -181,10 +155,18 @@ Result<ClientMessage> parse_presence(const json& j, std::uint64_t doc) {
 }  // namespace
 
 Result<ClientMessage> parse_client_message(std::string_view text, MessageContext* ctx) {
+  if (auto fast = parse_submit_fast(text)) {
+    if (ctx) *ctx = MessageContext{"submit", fast->doc, fast->seq};
+    return ClientMessage(std::move(*fast));
+  }
+  return parse_client_message_tree(text, ctx);
+}
+
+Result<ClientMessage> parse_client_message_tree(std::string_view text, MessageContext* ctx) {
   MessageContext local;
   MessageContext& c = ctx ? *ctx : local;
   c = MessageContext{};
-  if (too_deep(text)) {
+  if (check_json_bounds(text, kMaxMessageDepth) != JsonBound::within) {
     return make_error("too_deep", "the message nests deeper than " +
                                       std::to_string(kMaxMessageDepth) + " levels");
   }
@@ -213,6 +195,321 @@ Result<ClientMessage> parse_client_message(std::string_view text, MessageContext
   if (!seq) return std::move(seq).error();
   c.seq = *seq;
   return parse_submit(j, *doc, *seq);
+}
+
+// ---- Bounds and the submit scanner ----------------------------------------------------------
+
+JsonBound check_json_bounds(std::string_view text, std::size_t max_depth, std::size_t max_values) {
+  std::size_t depth = 0, values = 1;
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char ch = text[i];
+    if (in_string) {
+      if (ch == '\\') {
+        ++i;
+      } else if (ch == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    switch (ch) {
+      case '"':
+        in_string = true;
+        break;
+      case '[':
+      case '{':
+        if (++depth > max_depth) return JsonBound::too_deep;
+        ++values;
+        break;
+      case ']':
+      case '}':
+        if (depth > 0) --depth;
+        break;
+      case ',':
+        if (++values > max_values) return JsonBound::too_many_values;
+        break;
+      default:
+        break;
+    }
+  }
+  return JsonBound::within;
+}
+
+namespace {
+
+// One pass over a submit frame (see parse_submit_fast). Every method returns false for
+// anything outside the accepted shape; the caller then falls back to the tree.
+class SubmitScanner {
+ public:
+  explicit SubmitScanner(std::string_view text) : t_(text) {}
+
+  std::optional<SubmitMessage> run() {
+    SubmitMessage m;
+    unsigned seen = 0;  // a bit per top-level key
+    if (!eat('{')) return std::nullopt;
+    do {
+      std::string_view key;
+      if (!read_key(key) || !eat(':')) return std::nullopt;
+      unsigned bit = 0;
+      bool ok = false;
+      if (key == "type") {
+        bit = 1;
+        std::string type;
+        ok = read_string(type) && type == "submit";
+      } else if (key == "doc") {
+        bit = 2;
+        ok = read_number(m.doc) && m.doc >= 1;
+      } else if (key == "rev") {
+        bit = 4;
+        ok = read_number(m.rev);
+      } else if (key == "client") {
+        bit = 8;
+        ok = read_string(m.client) && check_client_id(m.client).ok();
+      } else if (key == "seq") {
+        bit = 16;
+        ok = read_number(m.seq);
+      } else if (key == "op") {
+        bit = 32;
+        ok = read_doc_op(m.op);
+      }
+      if (!ok || (seen & bit) != 0) return std::nullopt;
+      seen |= bit;
+    } while (eat(','));
+    if (!eat('}') || seen != 63) return std::nullopt;
+    skip_space();
+    if (i_ != t_.size()) return std::nullopt;
+    return m;
+  }
+
+ private:
+  void skip_space() {
+    while (i_ < t_.size() &&
+           (t_[i_] == ' ' || t_[i_] == '\n' || t_[i_] == '\r' || t_[i_] == '\t')) {
+      ++i_;
+    }
+  }
+  bool eat(char c) {
+    skip_space();
+    if (i_ >= t_.size() || t_[i_] != c) return false;
+    ++i_;
+    return true;
+  }
+  bool at(char c) {
+    skip_space();
+    return i_ < t_.size() && t_[i_] == c;
+  }
+
+  // A key: a string without escapes (an escaped key is left to the tree).
+  bool read_key(std::string_view& key) {
+    if (!eat('"')) return false;
+    const std::size_t start = i_;
+    while (i_ < t_.size() && t_[i_] != '"') {
+      const auto c = static_cast<unsigned char>(t_[i_]);
+      if (c == '\\' || c < 0x20) return false;
+      ++i_;
+    }
+    if (i_ >= t_.size()) return false;
+    key = t_.substr(start, i_ - start);
+    ++i_;
+    return true;
+  }
+
+  static bool hex4(std::string_view s, std::uint32_t& v) {
+    if (s.size() < 4) return false;
+    v = 0;
+    for (int k = 0; k < 4; ++k) {
+      const char h = s[k];
+      v <<= 4;
+      if (h >= '0' && h <= '9') {
+        v |= static_cast<std::uint32_t>(h - '0');
+      } else if (h >= 'a' && h <= 'f') {
+        v |= static_cast<std::uint32_t>(h - 'a' + 10);
+      } else if (h >= 'A' && h <= 'F') {
+        v |= static_cast<std::uint32_t>(h - 'A' + 10);
+      } else {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // A string value, escapes decoded; false unless it is a JSON string of valid UTF-8 (a raw
+  // control character, a bad escape or a lone surrogate is not: the tree refuses those too).
+  bool read_string(std::string& out) {
+    if (!eat('"')) return false;
+    out.clear();
+    std::size_t run = i_;  // start of the bytes not yet copied
+    while (i_ < t_.size()) {
+      const auto c = static_cast<unsigned char>(t_[i_]);
+      if (c == '"') {
+        out.append(t_.data() + run, i_ - run);
+        ++i_;
+        return utf8::validate(out).ok();
+      }
+      if (c < 0x20) return false;
+      if (c != '\\') {
+        ++i_;
+        continue;
+      }
+      out.append(t_.data() + run, i_ - run);
+      if (++i_ >= t_.size()) return false;
+      const char e = t_[i_++];
+      switch (e) {
+        case '"':
+        case '\\':
+        case '/':
+          out += e;
+          break;
+        case 'b':
+          out += '\b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'n':
+          out += '\n';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 't':
+          out += '\t';
+          break;
+        case 'u': {
+          std::uint32_t cp = 0;
+          if (!hex4(t_.substr(i_), cp)) return false;
+          i_ += 4;
+          if (cp >= 0xDC00 && cp <= 0xDFFF) return false;  // a lone low surrogate
+          if (cp >= 0xD800 && cp <= 0xDBFF) {
+            std::uint32_t low = 0;
+            if (t_.substr(i_, 2) != "\\u" || !hex4(t_.substr(i_ + 2), low) || low < 0xDC00 ||
+                low > 0xDFFF) {
+              return false;  // a high surrogate must be followed by a low one
+            }
+            i_ += 6;
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+          }
+          utf8::append(out, cp);
+          break;
+        }
+        default:
+          return false;
+      }
+      run = i_;
+    }
+    return false;
+  }
+
+  // A whole number 0..2^53-1 written as plain digits (3.0, 3e0, -0 and the like: the tree).
+  bool read_number(std::uint64_t& v) {
+    skip_space();
+    const std::size_t start = i_;
+    v = 0;
+    while (i_ < t_.size() && t_[i_] >= '0' && t_[i_] <= '9') {
+      if (i_ - start >= 16) return false;
+      v = v * 10 + static_cast<std::uint64_t>(t_[i_] - '0');
+      ++i_;
+    }
+    const std::size_t digits = i_ - start;
+    if (digits == 0 || (digits > 1 && t_[start] == '0') || v > kMaxWholeNumber) return false;
+    return i_ >= t_.size() || (t_[i_] != '.' && t_[i_] != 'e' && t_[i_] != 'E');
+  }
+
+  bool read_doc_op(DocOp& op) {
+    if (!eat('[')) return false;
+    if (eat(']')) return true;
+    do {
+      SectionEdit e;
+      if (!read_edit(e)) return false;
+      op.components.emplace_back(std::move(e));
+    } while (eat(','));
+    return eat(']');
+  }
+
+  // {"edit": id, "f": field, "op": [text op]}, keys in any order, each once.
+  bool read_edit(SectionEdit& e) {
+    if (!eat('{')) return false;
+    unsigned seen = 0;
+    std::string scratch;
+    do {
+      std::string_view key;
+      if (!read_key(key) || !eat(':')) return false;
+      unsigned bit = 0;
+      bool ok = false;
+      if (key == "edit") {
+        bit = 1;
+        ok = read_string(e.section) && check_section_id(e.section).ok();
+      } else if (key == "f") {
+        bit = 2;
+        if (read_string(scratch)) {
+          auto field = Field::named(scratch);
+          if (field.ok()) {
+            e.field = std::move(field).value();
+            ok = true;
+          }
+        }
+      } else if (key == "op") {
+        bit = 4;
+        ok = read_text_op(e.op);
+      }
+      if (!ok || (seen & bit) != 0) return false;
+      seen |= bit;
+    } while (eat(','));
+    return eat('}') && seen == 7;
+  }
+
+  // A text op in the form parse_text_op accepts: positive skips, never adjacent or trailing;
+  // non-empty inserts; deletes {"d": N > 0} or {"d": "non-empty text"}; lengths below 2^53.
+  bool read_text_op(TextOp& op) {
+    if (!eat('[')) return false;
+    if (eat(']')) return true;
+    std::uint64_t base = 0, inserted = 0;
+    bool last_was_skip = false;
+    std::string text;
+    do {
+      bool is_skip = false;
+      if (at('"')) {
+        if (!read_string(text) || text.empty()) return false;
+        const std::size_t cp = utf8::count(text);
+        inserted += cp;
+        op.insert(text, cp);
+      } else if (at('{')) {
+        ++i_;
+        std::string_view key;
+        if (!read_key(key) || key != "d" || !eat(':')) return false;
+        if (at('"')) {
+          if (!read_string(text) || text.empty()) return false;
+          const std::size_t cp = utf8::count(text);
+          base += cp;
+          op.del_text(text, cp);
+        } else {
+          std::uint64_t n = 0;
+          if (!read_number(n) || n == 0) return false;
+          base += n;
+          op.del(n);
+        }
+        if (!eat('}')) return false;
+      } else {
+        std::uint64_t n = 0;
+        if (!read_number(n) || n == 0 || last_was_skip) return false;
+        base += n;
+        op.skip(n);
+        is_skip = true;
+      }
+      if (base > kMaxWholeNumber || inserted > kMaxWholeNumber) return false;
+      last_was_skip = is_skip;
+    } while (eat(','));
+    return eat(']') && !last_was_skip;
+  }
+
+  std::string_view t_;
+  std::size_t i_ = 0;
+};
+
+}  // namespace
+
+std::optional<SubmitMessage> parse_submit_fast(std::string_view text) {
+  return SubmitScanner(text).run();
 }
 
 // ---- Encoders -------------------------------------------------------------------------------
@@ -355,12 +652,18 @@ void append_string(std::string& out, std::string_view s) {
 
 }  // namespace
 
-std::string encode_ack(std::uint64_t doc, std::uint64_t seq, std::uint64_t rev, bool duplicate) {
+std::string encode_ack(std::uint64_t doc, std::uint64_t seq, std::uint64_t rev, bool duplicate,
+                       const nlohmann::json* applied) {
+  const std::string op = applied ? dump(*applied) : std::string();
   std::string out;
-  out.reserve(96);
+  out.reserve(96 + op.size());
   out += "{\"doc\":";
   append_number(out, doc);
   if (duplicate) out += ",\"duplicate\":true";
+  if (applied) {
+    out += ",\"op\":";
+    out += op;
+  }
   out += ",\"rev\":";
   append_number(out, rev);
   out += ",\"seq\":";

@@ -14,6 +14,7 @@
 // throws across the API (allocation failure aside).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -87,7 +88,36 @@ struct MessageContext {
 };
 
 // Parses one text frame. ctx (optional) receives what could be read, also on error.
+// A submit in the shape clients send is read by parse_submit_fast (no JSON tree); every other
+// frame, and every frame that scanner declines, goes through the JSON tree.
 Result<ClientMessage> parse_client_message(std::string_view text, MessageContext* ctx = nullptr);
+
+// The hot path's scanner: reads a submit whose op holds only text edits, in one pass over the
+// bytes, without building a JSON tree. It accepts exactly
+//   {"type":"submit","doc":N,"rev":N,"client":"id","seq":N,"op":[{"edit":"id","f":"field",
+//    "op":[text op]}, ...]}
+// with the keys in any order, whitespace anywhere JSON allows it, escapes in string values (not
+// in keys), numbers written as plain digits, and every value valid (the checks of the tree
+// path). For such a frame the result equals what the tree path parses. nullopt for anything
+// else — another type, another component, an unknown or repeated key, 3.0 or 3e0, any invalid
+// value or text — which parse_client_message then parses (and answers) through the tree.
+std::optional<SubmitMessage> parse_submit_fast(std::string_view text);
+// The JSON-tree path alone, for every type (what parse_client_message does with a frame the
+// scanner declines): the reference the scanner is tested and fuzzed against.
+Result<ClientMessage> parse_client_message_tree(std::string_view text,
+                                                MessageContext* ctx = nullptr);
+
+// ---- Bounds checked before parsing ----------------------------------------------------------
+
+// Which bound a JSON text breaks. check_json_bounds scans the bytes once, skipping the contents
+// of strings, so that a hostile text is refused for no more than its size, before any parser
+// (which would recurse, or allocate per value) sees it: arrays and objects nested deeper than
+// max_depth, or more than max_values values (counted as 1 + opening brackets + commas, an upper
+// bound of the values the text holds). The first bound broken, in text order, is the answer.
+// The text need not be valid JSON (the parser judges that).
+enum class JsonBound : std::uint8_t { within, too_deep, too_many_values };
+JsonBound check_json_bounds(std::string_view text, std::size_t max_depth,
+                            std::size_t max_values = SIZE_MAX);
 
 // ---- What the server sends ------------------------------------------------------------------
 
@@ -127,7 +157,10 @@ std::string encode_snapshot(std::uint64_t doc, std::uint64_t rev, std::string_vi
 std::string encode_ops(std::uint64_t doc, std::uint64_t from, std::uint64_t rev,
                        const std::vector<RevisionMessage>& ops,
                        const std::vector<PresenceEntry>& presence, std::string_view role);
-std::string encode_ack(std::uint64_t doc, std::uint64_t seq, std::uint64_t rev, bool duplicate);
+// applied: the op as the server applied it (its wire form), sent when the server rewrote the
+// submitted op (an approve's inst, user and time); nullptr leaves "op" out.
+std::string encode_ack(std::uint64_t doc, std::uint64_t seq, std::uint64_t rev, bool duplicate,
+                       const nlohmann::json* applied = nullptr);
 std::string encode_op(std::uint64_t doc, const RevisionMessage& r);
 std::string encode_presence(std::uint64_t doc, std::uint64_t rev, const PresenceEntry& p);
 std::string encode_presence_cleared(std::uint64_t doc, std::string_view client);

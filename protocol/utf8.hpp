@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 #include "protocol/result.hpp"
@@ -16,5 +17,8 @@ Status validate(std::string_view s);
 std::size_t count(std::string_view s);
 // Byte offset of code point cp in s (s.size() when cp == count(s)). REQUIRES: cp <= count(s).
 std::size_t byte_offset(std::string_view s, std::size_t cp);
+// Appends code point cp to out as UTF-8 (1 to 4 bytes). REQUIRES: cp <= U+10FFFF; a surrogate
+// is written as it comes (validate the result where one may occur).
+void append(std::string& out, char32_t cp);
 
 }  // namespace jointly::protocol::utf8

@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "protocol/messages.hpp"
+
 namespace jointly::protocol::tools {
 
 using json = nlohmann::json;
@@ -29,45 +31,17 @@ Error bad_request(std::string message) { return make_error("invalid_request", st
 namespace {
 
 // Rejects lines nested deeper than kMaxDepth or with more than kMaxValues values before they
-// reach the JSON parser (a cheap scan that skips string contents).
+// reach the JSON parser (protocol's one-pass scan, which skips string contents).
 Result<bool> screen(std::string_view line) {
-  std::size_t depth = 0, values = 1;
-  bool in_string = false;
-  for (std::size_t i = 0; i < line.size(); ++i) {
-    const char ch = line[i];
-    if (in_string) {
-      if (ch == '\\') {
-        ++i;
-      } else if (ch == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    switch (ch) {
-      case '"':
-        in_string = true;
-        break;
-      case '[':
-      case '{':
-        if (++depth > kMaxDepth) {
-          return make_error("too_large", "the request nests deeper than " +
-                                             std::to_string(kMaxDepth) + " levels");
-        }
-        ++values;
-        break;
-      case ']':
-      case '}':
-        if (depth > 0) --depth;
-        break;
-      case ',':
-        if (++values > kMaxValues) {
-          return make_error(
-              "too_large", "the request holds more than " + std::to_string(kMaxValues) + " values");
-        }
-        break;
-      default:
-        break;
-    }
+  switch (check_json_bounds(line, kMaxDepth, kMaxValues)) {
+    case JsonBound::too_deep:
+      return make_error("too_large",
+                        "the request nests deeper than " + std::to_string(kMaxDepth) + " levels");
+    case JsonBound::too_many_values:
+      return make_error("too_large",
+                        "the request holds more than " + std::to_string(kMaxValues) + " values");
+    case JsonBound::within:
+      break;
   }
   return true;
 }

@@ -8,7 +8,8 @@
 //
 // Checked for every input:
 //   - parsing never crashes; an error's encode_error() is JSON with that code (no invalid UTF-8
-//     from the frame can break the answer);
+//     from the frame can break the answer); a frame the submit scanner accepts parses to the same
+//     message through the JSON tree;
 //   - a parsed submit's op round-trips through its JSON;
 //   - everything the authority sends is JSON with a string "type";
 //   - after the conversation every revision is durable, and the document loaded again from the
@@ -149,6 +150,13 @@ class Conversation {
       : f_(f), authority_(std::move(authority)) {}
 
   void frame(std::string_view text) {
+    // The submit scanner reads what it accepts exactly as the JSON tree does.
+    if (auto fast = p::parse_submit_fast(text)) {
+      auto tree = p::parse_client_message_tree(text);
+      FUZZ_CHECK(tree.ok() && std::holds_alternative<p::SubmitMessage>(*tree) &&
+                     std::get<p::SubmitMessage>(*tree) == *fast,
+                 "the submit scanner and the tree disagree on " + show(text));
+    }
     p::MessageContext ctx;
     auto parsed = p::parse_client_message(text, &ctx);
     if (!parsed) {

@@ -18,13 +18,15 @@ using nlohmann::json;
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 // The encodings as a json tree writes them (the encoders before they wrote text directly).
-std::string tree_ack(std::uint64_t doc, std::uint64_t seq, std::uint64_t rev, bool duplicate) {
+std::string tree_ack(std::uint64_t doc, std::uint64_t seq, std::uint64_t rev, bool duplicate,
+                     const json* applied = nullptr) {
   json j = json::object();
   j["type"] = "ack";
   j["doc"] = doc;
   j["seq"] = seq;
   j["rev"] = rev;
   if (duplicate) j["duplicate"] = true;
+  if (applied) j["op"] = *applied;
   return dump(j);
 }
 
@@ -105,9 +107,17 @@ TEST(MessagesEncode, AckMatchesTheTreeEncoding) {
                         rev = random_number(rng);
     const bool duplicate = rng() % 2 == 0;
     ASSERT_EQ(encode_ack(doc, seq, rev, duplicate), tree_ack(doc, seq, rev, duplicate));
+    const json applied = random_op(rng);
+    ASSERT_EQ(encode_ack(doc, seq, rev, duplicate, &applied),
+              tree_ack(doc, seq, rev, duplicate, &applied));
   }
   EXPECT_EQ(encode_ack(1, 12, 43, true),
             R"({"doc":1,"duplicate":true,"rev":43,"seq":12,"type":"ack"})");
+  const json approve = json::parse(
+      R"([{"approve":"s1","hash":"h","inst":"Uni Graz","time":1732900000123,"user":"Ana"}])");
+  EXPECT_EQ(encode_ack(1, 12, 43, false, &approve),
+            R"({"doc":1,"op":[{"approve":"s1","hash":"h","inst":"Uni Graz","time":1732900000123,)"
+            R"("user":"Ana"}],"rev":43,"seq":12,"type":"ack"})");
 }
 
 TEST(MessagesEncode, OpMatchesTheTreeEncoding) {

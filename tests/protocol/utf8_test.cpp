@@ -125,6 +125,27 @@ TEST(Utf8ByteOffset, FindsEachCodePointAndTheEnd) {
   EXPECT_EQ(byte_offset(s, 5), s.size());
 }
 
+TEST(Utf8Append, WritesEachSequenceLengthAtItsEdges) {
+  const std::pair<char32_t, std::string> cases[] = {{U'\0', std::string(1, '\0')},
+                                                    {0x7F, "\x7f"},
+                                                    {0x80, "\u0080"},
+                                                    {0x7FF, "\u07ff"},
+                                                    {0x800, "\u0800"},
+                                                    {0xFFFF, "\uffff"},
+                                                    {0x10000, "\U00010000"},
+                                                    {0x1F600, "\U0001F600"},
+                                                    {0x10FFFF, "\U0010FFFF"}};
+  std::string all;
+  for (const auto& [cp, bytes] : cases) {
+    std::string out = "x";
+    append(out, cp);
+    EXPECT_EQ(out, "x" + bytes) << static_cast<std::uint32_t>(cp);
+    all += bytes;
+  }
+  EXPECT_TRUE(validate(all).ok());
+  EXPECT_EQ(count(all), std::size(cases));
+}
+
 std::string random_text(std::mt19937& rng, std::size_t cps) {
   static const std::vector<std::string> pool = {
       "a",      "b",      " ",          "\n",         "\u00e9",     "\u0301",          "\u4e2d",
