@@ -198,14 +198,23 @@ std::vector<SectionDiff> diff_documents(const protocol::Document& before,
     const auto* a = live(after, id);
     SectionDiff d;
     d.id = id;
+    // A section live on one side only: all its text is inserted (or deleted), named fields
+    // with text included (a unit added since shows its credits and outcomes too).
+    const auto whole = [&d](const protocol::Section& s, DiffRun::Kind kind) {
+      push(d.title, kind, s.title.to_string());
+      push(d.body, kind, s.body.to_string());
+      for (const auto& [name, text] : s.fields) {
+        std::vector<DiffRun> runs;
+        push(runs, kind, text.to_string());
+        if (!runs.empty()) d.fields.emplace_back(name, std::move(runs));
+      }
+    };
     if (b == nullptr) {
       d.change = SectionDiff::Change::added;
-      push(d.title, DiffRun::Kind::insert, a->title.to_string());
-      push(d.body, DiffRun::Kind::insert, a->body.to_string());
+      whole(*a, DiffRun::Kind::insert);
     } else if (a == nullptr) {
       d.change = SectionDiff::Change::removed;
-      push(d.title, DiffRun::Kind::del, b->title.to_string());
-      push(d.body, DiffRun::Kind::del, b->body.to_string());
+      whole(*b, DiffRun::Kind::del);
     } else {
       d.moved = moved.count(id) > 0;
       for (const auto& [name, text] : a->fields) {

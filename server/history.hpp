@@ -52,7 +52,8 @@ struct SectionDiff {
   bool moved = false;
   std::vector<DiffRun> title;
   std::vector<DiffRun> body;
-  // The named fields whose text differs (protocol/document.hpp), by name.
+  // The named fields whose text differs (protocol/document.hpp), by name; of an added or
+  // removed section, every named field with text (all inserted or all deleted).
   std::vector<std::pair<std::string, std::vector<DiffRun>>> fields;
 };
 std::string_view change_name(SectionDiff::Change c);  // "added", "removed", "changed", "moved"

@@ -359,6 +359,45 @@ TEST(History, NamedFieldsAreRestoredDiffedAndExported) {
             "Read a bar chart");
 }
 
+// A unit added since (or removed since) shows its named fields' text, not only title and body
+// (found by the stored-XSS end-to-end test: a unit's credits were missing from the history's
+// "what changed since").
+TEST(History, AddedAndRemovedSectionsCarryTheirNamedFields) {
+  protocol::Document before;
+  protocol::Document after;
+  protocol::DocOp add;
+  add.components.push_back(
+      protocol::SectionAdd{"u",
+                           "V",
+                           "Unit 1",
+                           "",
+                           "unit",
+                           {{"ects", "2.5"}, {"outcomes", "LO1, LO2"}, {"assessment", ""}}});
+  ASSERT_TRUE(protocol::apply(after, add).ok());
+
+  const auto added = diff_documents(before, after);
+  ASSERT_EQ(added.size(), 1u);
+  EXPECT_EQ(added[0].change, SectionDiff::Change::added);
+  std::map<std::string, std::string> inserted;
+  for (const auto& [name, runs] : added[0].fields) {
+    for (const auto& r : runs) EXPECT_EQ(r.kind, DiffRun::Kind::insert) << name;
+    inserted[name] = side(runs, DiffRun::Kind::del);  // the newer text
+  }
+  EXPECT_EQ(inserted,
+            (std::map<std::string, std::string>{{"ects", "2.5"}, {"outcomes", "LO1, LO2"}}))
+      << "an empty field has no run";
+
+  const auto removed = diff_documents(after, before);
+  ASSERT_EQ(removed.size(), 1u);
+  EXPECT_EQ(removed[0].change, SectionDiff::Change::removed);
+  ASSERT_EQ(removed[0].fields.size(), 2u);
+  for (const auto& [name, runs] : removed[0].fields) {
+    EXPECT_EQ(side(runs, DiffRun::Kind::insert), after.find("u")->field(name)->to_string())
+        << name << ": the older text";
+    EXPECT_EQ(side(runs, DiffRun::Kind::del), "") << name << ": the newer text";
+  }
+}
+
 TEST(HistoryExport, TheThreeFormatsCarryTheSameText) {
   protocol::Document doc;
   ASSERT_TRUE(protocol::apply(doc, storage::testing::add_section(
