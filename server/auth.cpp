@@ -88,6 +88,23 @@ std::string token_hash(std::string_view token) {
   return std::string(reinterpret_cast<const char*>(out), sizeof out);
 }
 
+std::uint64_t random_document_id() {
+  ensure_sodium();
+  for (;;) {
+    std::uint64_t v = 0;
+    randombytes_buf(&v, sizeof v);
+    v &= (std::uint64_t{1} << 53) - 1;
+    if (v != 0) return v;
+  }
+}
+
+bool secret_matches(std::string_view given, std::string_view expected) {
+  if (expected.empty()) return false;
+  // Equal-length digests compared in constant time: neither length nor content leaks.
+  const std::string a = token_hash(given), b = token_hash(expected);
+  return sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
 std::string sha256_hex(std::string_view bytes) {
   const std::string raw = token_hash(bytes);
   char hex[2 * crypto_hash_sha256_BYTES + 1];

@@ -41,6 +41,11 @@ std::string new_token();
 bool token_well_formed(std::string_view s);
 // SHA-256 of the token: the 32 raw bytes storage keys sessions and invites by.
 std::string token_hash(std::string_view token);
+// A random document id from 1 to 2^53 - 1 (a cluster's ids: never a per-node counter).
+std::uint64_t random_document_id();
+// True when given equals the cluster secret expected (never when expected is empty), compared
+// in constant time (over their SHA-256).
+bool secret_matches(std::string_view given, std::string_view expected);
 // Lower-case hex SHA-256.
 std::string sha256_hex(std::string_view bytes);
 

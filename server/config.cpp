@@ -67,7 +67,7 @@ ConfigParse parse_config(int argc, const char* const* argv,
   ConfigParse out;
   Config& c = out.config;
   c.threads = std::max(1u, std::thread::hardware_concurrency());
-  std::string listen = "127.0.0.1:8080", durability = "sync";
+  std::string listen = "127.0.0.1:8080", durability = "sync", peers;
   po::options_description desc(
       "jointly-server: real-time co-editing of course-design documents\n"
       "Every flag --some-flag can also be set with the environment variable JOINTLY_SOME_FLAG");
@@ -129,7 +129,14 @@ ConfigParse parse_config(int argc, const char* const* argv,
      "revisions of each open document kept in memory")
     ("unload-after", po::value(&c.unload_after_s)->default_value(c.unload_after_s),
      "seconds an unused document stays in memory")
-    ("node-id", po::value(&c.node_id), "this node's name (scale-out)");
+    ("node-id", po::value(&c.node_id), "this node's name (scale-out)")
+    ("accounts-primary", po::value(&c.accounts_primary),
+     "the accounts primary's internal base URL, http://HOST:PORT (scale-out; absent: this node "
+     "is the primary)")
+    ("peers", po::value(&peers),
+     "the other nodes' internal base URLs, comma-separated (scale-out: document hand-off)")
+    ("cluster-secret-file", po::value(&c.cluster_secret_file),
+     "a file holding the secret the nodes' /internal/ requests carry (scale-out)");
   // clang-format on
   std::ostringstream usage;
   usage << desc;
@@ -166,6 +173,21 @@ ConfigParse parse_config(int argc, const char* const* argv,
     return out;
   }
   if (!parse_listen(listen, c, out.error)) return out;
+  c.peers = split_commas(peers);
+  for (const auto& url : c.peers) {
+    if (url.rfind("http://", 0) != 0) {
+      out.error = "--peers: each must be an http://HOST:PORT URL";
+      return out;
+    }
+  }
+  if (!c.accounts_primary.empty() && c.accounts_primary.rfind("http://", 0) != 0) {
+    out.error = "--accounts-primary must be an http://HOST:PORT URL";
+    return out;
+  }
+  if (c.clustered() && c.cluster_secret_file.empty()) {
+    out.error = "--accounts-primary and --peers need --cluster-secret-file";
+    return out;
+  }
   auto d = storage::parse_durability(durability);
   if (!d.ok()) {
     out.error = "--durability must be sync, flush or none";

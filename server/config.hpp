@@ -48,7 +48,11 @@ struct Config {
   double unload_after_s = 30;  // an idle document stays loaded this long
 
   // Scale-out (deploy/README.md "Scale-out"). None given: a single node, as before.
-  std::string node_id;                  // this node's name in logs and /metrics
+  std::string node_id;              // this node's name in logs and /metrics
+  std::string accounts_primary;     // http://HOST:PORT; empty: this node is the primary
+  std::vector<std::string> peers;   // the other nodes' http://HOST:PORT (document hand-off)
+  std::string cluster_secret_file;  // the shared secret /internal/* requests carry
+  bool clustered() const { return !accounts_primary.empty() || !peers.empty(); }
 };
 
 struct ConfigParse {

@@ -146,6 +146,10 @@ class DocumentAuthority : public std::enable_shared_from_this<DocumentAuthority>
   // Looks up every subscriber's role again (after a membership change): a subscriber that is
   // no longer a member is sent `forbidden`, unsubscribed and told so (Subscriber::unsubscribed).
   void recheck_members();
+  // Scale-out hand-off (server/document_host.hpp): closes every subscriber's connection with
+  // code and reason and forgets them and their presence; revisions in flight still complete
+  // (idle() tells when they have).
+  void close_all(std::uint16_t code, const std::string& reason);
 
   storage::DocumentId id() const { return id_; }
   // The last revision applied in memory, and the last one known durable (<= head()).

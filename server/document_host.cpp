@@ -63,10 +63,20 @@ void DocumentHost::arm_unload(const std::shared_ptr<Entry>& e) {
 void DocumentHost::run(const std::shared_ptr<Entry>& e, Task f) {
   net::post(e->strand, [this, e, f = std::move(f)] {
     try {
+      if (e->handing_off) return f(nullptr, "document_moved");
       auto& a = e->authority;
       if (a && a->failed() && a->idle()) a.reset();  // reload what storage has
       if (!a) {
         auto strand = e->strand;
+        if (materialise_) {
+          // Scale-out: this node's copy, brought from a peer or built from the registry.
+          if (auto st = materialise_(e->id); !st.ok()) {
+            if (st.is_not_found()) return f(nullptr, "unknown_document");
+            log::warn("a document cannot be had from the cluster now",
+                      {{"doc", e->id}, {"error", st.to_string()}});
+            return f(nullptr, "document_moved");
+          }
+        }
         auto loaded = DocumentAuthority::load(
             store_, e->id, options_,
             [strand, id = e->id](std::function<void()> fn) {
@@ -95,6 +105,53 @@ void DocumentHost::run(const std::shared_ptr<Entry>& e, Task f) {
       log::error("a document task failed", {{"doc", e->id}, {"error", ex.what()}});
     }
   });
+}
+
+void DocumentHost::run_loaded(const std::shared_ptr<Entry>& e,
+                              std::function<void(DocumentAuthority&)> f) {
+  net::post(e->strand, [e, f = std::move(f)] {
+    try {
+      if (e->authority) f(*e->authority);
+    } catch (const std::exception& ex) {
+      log::error("a document task failed", {{"doc", e->id}, {"error", ex.what()}});
+    }
+  });
+}
+
+void DocumentHost::hand_off(storage::DocumentId id, std::function<storage::Status()> mark,
+                            std::function<void(storage::Status)> done) {
+  auto e = acquire(id);
+  net::post(e->strand, [this, e, mark = std::move(mark), done = std::move(done)]() mutable {
+    storage::Status marked;
+    try {
+      e->handing_off = true;
+      marked = mark();
+      if (e->authority) e->authority->close_all(1001, "document moved");
+    } catch (const std::exception& ex) {
+      log::error("handing a document off failed", {{"doc", e->id}, {"error", ex.what()}});
+      marked = storage::Status(storage::Code::internal, ex.what());
+    }
+    finish_hand_off(e, std::make_shared<net::steady_timer>(e->strand), std::move(marked),
+                    std::move(done));
+  });
+}
+
+void DocumentHost::finish_hand_off(const std::shared_ptr<Entry>& e,
+                                   std::shared_ptr<net::steady_timer> timer, storage::Status marked,
+                                   std::function<void(storage::Status)> done) {
+  if (e->authority && !e->authority->idle()) {
+    timer->expires_after(std::chrono::milliseconds(5));
+    timer->async_wait([this, e, timer, marked = std::move(marked),
+                       done = std::move(done)](const boost::system::error_code&) mutable {
+      finish_hand_off(e, timer, std::move(marked), std::move(done));
+    });
+    return;
+  }
+  e->authority.reset();
+  e->handing_off = false;
+  log::info("document handed off", {{"doc", e->id}});
+  release(e);
+  done(std::move(marked));
 }
 
 void DocumentHost::recheck_members() {

@@ -38,10 +38,12 @@ class DocumentHost {
     std::shared_ptr<DocumentAuthority> authority;
     boost::asio::steady_timer unload_timer;
     bool timer_armed = false;
+    bool handing_off = false;  // hand_off() runs: every task gets document_moved
     // Guarded by DocumentHost::mu_:
     std::size_t users = 0;
   };
-  // f gets the authority, or nullptr and an error code (unknown_document, storage_failed).
+  // f gets the authority, or nullptr and an error code (unknown_document, storage_failed,
+  // document_moved: being handed to another node, or not obtainable from the cluster now).
   using Task = std::function<void(DocumentAuthority*, std::string_view error)>;
 
   // roles: every authority's role lookup (see DocumentAuthority).
@@ -52,14 +54,33 @@ class DocumentHost {
   void release(const std::shared_ptr<Entry>& e);
   // Runs f on the document's strand, loading the document first if it is not in memory.
   void run(const std::shared_ptr<Entry>& e, Task f);
+  // Runs f on the document's strand only if it is in memory (a connection leaving it needs no
+  // load; in a cluster, loading a document may take it back from another node).
+  void run_loaded(const std::shared_ptr<Entry>& e, std::function<void(DocumentAuthority&)> f);
   // Has every document in memory look its subscribers' roles up again (after a membership
   // change), each on its own strand.
   void recheck_members();
   // Drops every entry (shutdown).
   void clear();
+  // Scale-out: called on the document's strand before a document is loaded; ok means storage
+  // holds this node's copy to serve (brought from a peer or built from the registry),
+  // not_found that the cluster has no such document, another error that it cannot be had now.
+  // Set before the first run(); unset (a single node): storage alone decides.
+  using Materialiser = std::function<storage::Status(storage::DocumentId)>;
+  void set_materialiser(Materialiser m) { materialise_ = std::move(m); }
+  // Scale-out hand-off, on the document's strand: runs mark (the persistent "handed off"
+  // mark), closes the document's connections with 1001 "document moved" (clients reconnect
+  // and land on the new owner), waits until its revisions in flight are durable, unloads it,
+  // then calls done with mark's status. Tasks that arrive meanwhile get document_moved.
+  void hand_off(storage::DocumentId id, std::function<storage::Status()> mark,
+                std::function<void(storage::Status)> done);
 
  private:
   void arm_unload(const std::shared_ptr<Entry>& e);  // REQUIRES: on e's strand
+  // REQUIRES: on e's strand; polls until e's authority is idle, then finishes the hand-off.
+  void finish_hand_off(const std::shared_ptr<Entry>& e,
+                       std::shared_ptr<boost::asio::steady_timer> timer, storage::Status marked,
+                       std::function<void(storage::Status)> done);
 
   boost::asio::io_context& ioc_;
   storage::Store& store_;
@@ -67,6 +88,7 @@ class DocumentHost {
   Metrics& metrics_;
   const std::chrono::milliseconds unload_after_;
   const RoleLookup roles_;
+  Materialiser materialise_;
   std::mutex mu_;
   std::map<storage::DocumentId, std::shared_ptr<Entry>> entries_;  // GUARDED_BY(mu_)
 };

@@ -27,6 +27,8 @@ std::int64_t now_ms() {
       .count();
 }
 
+constexpr std::size_t kFeedPage = 1000;  // changes per /internal/accounts/changes answer
+
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 HttpAnswer json_answer(unsigned status, const json& j) {
@@ -277,6 +279,10 @@ HttpAnswer create_user(ApiContext& ctx, const ApiRequest& req, const Caller& cal
 std::variant<Role, HttpAnswer> member_role(ApiContext& ctx, const Caller& caller,
                                            storage::DocumentId id) {
   auto role = ctx.accounts.role(id, caller.user_id);
+  // A replica may not have a membership just made on the primary (a creation) yet.
+  if (role.ok() && !*role && ctx.catch_up && ctx.catch_up()) {
+    role = ctx.accounts.role(id, caller.user_id);
+  }
   if (!role.ok()) return storage_error(role.status());
   if (*role) {
     if (auto r = parse_role(**role)) return *r;
@@ -294,6 +300,11 @@ HttpAnswer list_documents(ApiContext& ctx, const Caller& caller) {
   json list = json::array();
   for (const auto& m : *mine) {
     auto meta = ctx.store.document(m.doc);
+    if (!meta.ok() && meta.status().is_not_found() && ctx.cluster) {
+      // Another node holds it: the registry has its title (its revision is that node's).
+      auto rec = ctx.accounts.document_record(m.doc);
+      if (rec.ok()) meta = storage::DocumentMeta{rec->id, rec->title, rec->created_ms, 0};
+    }
     if (!meta.ok()) {
       if (meta.status().is_not_found()) continue;
       return storage_error(meta.status());
@@ -303,6 +314,31 @@ HttpAnswer list_documents(ApiContext& ctx, const Caller& caller) {
     list.push_back(std::move(d));
   }
   return json_answer(200, {{"documents", std::move(list)}});
+}
+
+HttpAnswer created_answer(json out, storage::DocumentId id) {
+  out["role"] = role_name(Role::leader);
+  HttpAnswer a = json_answer(201, out);
+  a.headers.emplace_back("Location", "/api/documents/" + std::to_string(id));
+  return a;
+}
+
+// In a cluster: a random id in the registry, with the caller as its leader; the owning node
+// builds the document on first access (materialise_document).
+HttpAnswer register_document(ApiContext& ctx, const std::string& title,
+                             const std::string& template_name, const Caller& caller) {
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    const storage::DocumentRecord rec{auth::random_document_id(), title, template_name,
+                                      caller.user_id, now_ms()};
+    auto st = ctx.accounts.register_document(rec, caller.user_id);
+    if (st.code() == storage::Code::already_exists) continue;
+    if (!st.ok()) return storage_error(st);
+    log::info("document registered",
+              {{"doc", rec.id}, {"template", template_name}, {"by", caller.user_id}});
+    return created_answer(
+        {{"id", rec.id}, {"title", rec.title}, {"created", rec.created_ms}, {"rev", 0}}, rec.id);
+  }
+  return json_error(503, "busy", "no free document id was found; try again");
 }
 
 HttpAnswer create_document(ApiContext& ctx, const ApiRequest& req, const Caller& caller) {
@@ -317,6 +353,7 @@ HttpAnswer create_document(ApiContext& ctx, const ApiRequest& req, const Caller&
   }
   auto doc = make_template(template_name);
   if (!doc) return invalid("\"template\" must be \"blank\", \"course\" or \"demo\"");
+  if (ctx.cluster) return register_document(ctx, title, template_name, caller);
   auto id = ctx.store.create_document(title, *doc);
   if (!id.ok()) return storage_error(id.status());
   if (auto st = ctx.accounts.set_role(*id, caller.user_id, std::string(role_name(Role::leader)));
@@ -327,11 +364,7 @@ HttpAnswer create_document(ApiContext& ctx, const ApiRequest& req, const Caller&
   if (!meta.ok()) return storage_error(meta.status());
   log::info("document created",
             {{"doc", *id}, {"template", template_name}, {"by", caller.user_id}});
-  json out = meta_json(*meta);
-  out["role"] = role_name(Role::leader);
-  HttpAnswer a = json_answer(201, out);
-  a.headers.emplace_back("Location", "/api/documents/" + std::to_string(*id));
-  return a;
+  return created_answer(meta_json(*meta), *id);
 }
 
 HttpAnswer get_document(ApiContext& ctx, storage::DocumentId id, Role role) {
@@ -595,6 +628,16 @@ HttpAnswer document_routes(ApiContext& ctx, const ApiRequest& req, std::string_v
   auto access = member_role(ctx, who.caller, *id);
   if (auto* a = std::get_if<HttpAnswer>(&access)) return *a;
   const Role role = std::get<Role>(access);
+  if (ctx.ensure_document) {
+    if (auto st = ctx.ensure_document(*id); !st.ok() && !st.is_not_found()) {
+      log::warn("a document cannot be had from the cluster now",
+                {{"doc", *id}, {"error", st.to_string()}});
+      HttpAnswer a = json_error(503, "document_moved",
+                                "the document is moving between nodes; try again shortly");
+      a.headers.emplace_back("Retry-After", "1");
+      return a;
+    }
+  }
   const bool get = req.method == "GET" || req.method == "HEAD";
   auto need = [&](Action action) { return allowed(role, action); };
   if (sub.empty()) {
@@ -639,6 +682,97 @@ HttpAnswer document_routes(ApiContext& ctx, const ApiRequest& req, std::string_v
   return not_found("no such API");
 }
 
+// ---- Cluster internals (PROTOCOL.md, "Cluster internals") ----
+
+HttpAnswer binary_answer(std::string body) {
+  HttpAnswer a;
+  a.content_type = "application/octet-stream";
+  a.body = std::move(body);
+  return a;
+}
+
+HttpAnswer not_primary() {
+  return json_error(421, "not_primary",
+                    "this node is an accounts replica; send account changes to the primary");
+}
+
+// GET /internal/accounts/changes?after=N
+HttpAnswer accounts_changes(ApiContext& ctx, const ApiRequest& req) {
+  const auto q = req.target.find('?');
+  auto query =
+      parse_query(q == std::string_view::npos ? std::string_view() : req.target.substr(q + 1));
+  if (!query) return invalid("the query string is malformed");
+  const auto after_it = query->find("after");
+  if (after_it == query->end() || query->size() != 1) return invalid("give \"after\" only");
+  const auto after =
+      after_it->second == "0" ? std::optional<std::uint64_t>(0) : parse_id(after_it->second);
+  if (!after) return invalid("\"after\" must be a whole number from 0");
+  auto feed = ctx.accounts.changes_after(*after, kFeedPage);
+  if (!feed.ok()) return storage_error(feed.status());
+  return binary_answer(storage::encode_feed(*feed));
+}
+
+// POST /internal/documents/:id/handoff[?have=R]: this node's copy, after handing it off.
+HttpAnswer handoff(ApiContext& ctx, const ApiRequest& req, storage::DocumentId id) {
+  const auto q = req.target.find('?');
+  auto query =
+      parse_query(q == std::string_view::npos ? std::string_view() : req.target.substr(q + 1));
+  if (!query) return invalid("the query string is malformed");
+  std::optional<std::uint64_t> have;
+  for (const auto& [k, v] : *query) {
+    if (k != "have") return invalid("unknown parameter \"" + k + "\"");
+    have = v == "0" ? std::optional<std::uint64_t>(0) : parse_id(v);
+    if (!have) return invalid("\"have\" must be a whole number from 0");
+  }
+  auto meta = ctx.store.document(id);
+  if (!meta.ok()) {
+    if (meta.status().is_not_found()) {
+      return json_error(404, "not_held", "this node holds no copy of the document");
+    }
+    return storage_error(meta.status());
+  }
+  if (!ctx.hand_off) return json_error(503, "unavailable", "this node cannot hand documents off");
+  if (auto st = ctx.hand_off(id); !st.ok()) return storage_error(st);
+  auto out = export_document(ctx.store, id, have);
+  if (!out.ok()) return storage_error(out.status());
+  log::info("document handed to a peer", {{"doc", id}, {"last_rev", (*out)["last_rev"]}});
+  return json_answer(200, *out);
+}
+
+HttpAnswer internal(ApiContext& ctx, const ApiRequest& req, std::string_view path) {
+  if (ctx.cluster_secret.empty()) {
+    return forbidden("this node is not in a cluster");
+  }
+  if (!auth::secret_matches(req.cluster_secret, ctx.cluster_secret)) {
+    log::warn("internal request without the cluster secret refused", {{"address", req.address}});
+    return forbidden("the cluster secret is missing or wrong");
+  }
+  const bool get = req.method == "GET" || req.method == "HEAD";
+  if (path == "/internal/accounts/changes") {
+    if (!get) return not_allowed();
+    if (ctx.accounts.replica()) return not_primary();
+    return accounts_changes(ctx, req);
+  }
+  constexpr std::string_view kDocs = "/internal/documents/";
+  constexpr std::string_view kHandoff = "/handoff";
+  if (path.substr(0, kDocs.size()) == kDocs && path.size() > kDocs.size() + kHandoff.size() &&
+      path.substr(path.size() - kHandoff.size()) == kHandoff) {
+    if (req.method != "POST") return not_allowed();
+    const auto id =
+        parse_id(path.substr(kDocs.size(), path.size() - kDocs.size() - kHandoff.size()));
+    if (!id) return invalid("a document id is a whole number from 1");
+    return handoff(ctx, req, *id);
+  }
+  if (path == "/internal/accounts/snapshot") {
+    if (!get) return not_allowed();
+    if (ctx.accounts.replica()) return not_primary();
+    auto snap = ctx.accounts.snapshot();
+    if (!snap.ok()) return storage_error(snap.status());
+    return binary_answer(storage::encode_snapshot(*snap));
+  }
+  return not_found("no such internal API");
+}
+
 HttpAnswer api(ApiContext& ctx, const ApiRequest& req, std::string_view path) {
   const bool get = req.method == "GET" || req.method == "HEAD";
   const bool changes = req.method == "POST" || req.method == "PUT" || req.method == "DELETE";
@@ -646,11 +780,12 @@ HttpAnswer api(ApiContext& ctx, const ApiRequest& req, std::string_view path) {
     log::info("api origin refused", {{"method", std::string(req.method)}});
     return json_error(403, "origin_not_allowed", "this page's origin may not change anything here");
   }
+  if (ctx.accounts.replica() && changes_accounts(req.method, path)) return not_primary();
   if (path == "/api/login") {
     if (req.method != "POST") return not_allowed();
     return login(ctx, req);
   }
-  auto who = authenticate(ctx.accounts, req.cookie, now_ms());
+  auto who = authenticate(ctx.accounts, req.cookie, now_ms(), ctx.catch_up);
   if (!who) return json_error(401, "unauthenticated", "log in first");
   const Caller& caller = who->caller;
   if (path == "/api/logout") {
@@ -695,11 +830,12 @@ HttpAnswer api(ApiContext& ctx, const ApiRequest& req, std::string_view path) {
 }  // namespace
 
 std::optional<Authenticated> authenticate(storage::Accounts& accounts, std::string_view cookie,
-                                          std::int64_t now) {
+                                          std::int64_t now, const std::function<bool()>& catch_up) {
   const auto token = auth::session_cookie(cookie);
   if (!token) return std::nullopt;
   const std::string hash = auth::token_hash(*token);
   auto s = accounts.session(hash);
+  if (!s.ok() && s.status().is_not_found() && catch_up && catch_up()) s = accounts.session(hash);
   if (!s.ok()) {
     if (!s.status().is_not_found()) {
       log::error("session lookup failed", {{"error", s.status().to_string()}});
@@ -707,6 +843,7 @@ std::optional<Authenticated> authenticate(storage::Accounts& accounts, std::stri
     return std::nullopt;
   }
   if (s->expires_ms <= now) {
+    if (accounts.replica()) return std::nullopt;  // the primary deletes it; the change follows
     if (auto st = accounts.delete_session(hash); !st.ok()) {
       log::error("deleting an expired session failed", {{"error", st.to_string()}});
     }
@@ -743,6 +880,81 @@ json user_json(const Caller& c, bool with_admin) {
   return j;
 }
 
+storage::Result<json> export_document(const storage::Store& store, storage::DocumentId id,
+                                      std::optional<std::uint64_t> have) {
+  auto meta = store.document(id);
+  if (!meta.ok()) return meta.status();
+  json out = {{"id", id},
+              {"title", meta->title},
+              {"created", meta->created_ms},
+              {"last_rev", meta->last_rev}};
+  if (!have) {
+    auto initial = store.load_at(id, 0);
+    if (!initial.ok()) return initial.status();
+    out["initial"] = protocol::to_json(initial->doc);
+  }
+  json revs = json::array();
+  const std::uint64_t from = have.value_or(0) + 1;
+  if (from <= meta->last_rev) {
+    auto all = store.revisions(id, from, meta->last_rev);
+    if (!all.ok()) return all.status();
+    for (const auto& r : *all) {
+      json j = {{"rev", r.rev},
+                {"op", protocol::to_json(r.op)},
+                {"author", r.info.author},
+                {"institution", r.info.institution},
+                {"time", r.info.server_time_ms},
+                {"client", r.info.client_id},
+                {"seq", r.info.client_seq}};
+      if (r.info.restored_from != 0) j["restored_from"] = r.info.restored_from;
+      revs.push_back(std::move(j));
+    }
+  }
+  out["revisions"] = std::move(revs);
+  return out;
+}
+
+storage::Status materialise_document(storage::Store& store, storage::Accounts& accounts,
+                                     storage::DocumentId id,
+                                     const std::function<bool()>& catch_up) {
+  auto meta = store.document(id);
+  if (meta.ok() || !meta.status().is_not_found()) return meta.status();
+  auto rec = accounts.document_record(id);
+  if (!rec.ok() && rec.status().is_not_found() && catch_up && catch_up()) {
+    rec = accounts.document_record(id);
+  }
+  if (!rec.ok()) return rec.status();
+  auto doc = make_template(rec->template_name);
+  if (!doc) {
+    return storage::Status(storage::Code::corruption,
+                           "registered document " + std::to_string(id) + " names template \"" +
+                               rec->template_name + "\", which this build does not have");
+  }
+  auto created = store.create_document_as(id, rec->title, *doc, rec->created_ms);
+  if (!created.ok() && created.status().code() != storage::Code::already_exists) {
+    return created.status();  // already_exists: another request built it first
+  }
+  log::info("registered document materialised",
+            {{"doc", id}, {"template", rec->template_name}, {"creator", rec->creator}});
+  return storage::Status::Ok();
+}
+
+bool changes_accounts(std::string_view method, std::string_view path) {
+  if (method != "POST" && method != "PUT" && method != "DELETE") return false;
+  constexpr std::string_view kDocs = "/api/documents/";
+  if (path == "/api/login" || path == "/api/logout" || path == "/api/institutions" ||
+      path == "/api/users" || path == "/api/documents" || path == "/api/documents/" ||
+      path.substr(0, 13) == "/api/invites/") {
+    return true;
+  }
+  if (path.substr(0, kDocs.size()) != kDocs) return false;
+  const std::string_view rest = path.substr(kDocs.size());
+  const auto slash = rest.find('/');
+  if (slash == std::string_view::npos) return false;
+  const std::string_view sub = rest.substr(slash + 1);
+  return sub == "members" || sub.substr(0, 8) == "members/" || sub == "invites";
+}
+
 bool is_slow_api(std::string_view method, std::string_view target) {
   const std::string_view path = target.substr(0, target.find('?'));
   constexpr std::string_view kDocs = "/api/documents/";
@@ -750,8 +962,14 @@ bool is_slow_api(std::string_view method, std::string_view target) {
   const bool restore = path.size() > kDocs.size() + kRestore.size() &&
                        path.substr(0, kDocs.size()) == kDocs &&
                        path.substr(path.size() - kRestore.size()) == kRestore;
-  return method == "POST" && (path == "/api/login" || path == "/api/users" ||
-                              path == "/api/documents" || path == "/api/documents/" || restore);
+  constexpr std::string_view kInternal = "/internal/documents/";
+  constexpr std::string_view kHandoff = "/handoff";
+  const bool handoff = path.size() > kInternal.size() + kHandoff.size() &&
+                       path.substr(0, kInternal.size()) == kInternal &&
+                       path.substr(path.size() - kHandoff.size()) == kHandoff;
+  return method == "POST" &&
+         (path == "/api/login" || path == "/api/users" || path == "/api/documents" ||
+          path == "/api/documents/" || restore || handoff);
 }
 
 bool origin_allowed(std::string_view origin, std::string_view host,
@@ -800,6 +1018,7 @@ std::optional<HttpAnswer> route_api(ApiContext& ctx, const ApiRequest& req) {
     return a;
   }
   if (path == "/api" || path.substr(0, 5) == "/api/") return api(ctx, req, path);
+  if (path.substr(0, 10) == "/internal/") return internal(ctx, req, path);
   return std::nullopt;
 }
 

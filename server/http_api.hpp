@@ -2,7 +2,8 @@
 // login, logout, me, institutions, users, documents (member-only), members, invites, a
 // document's history (server/history_api.hpp, for members; its restore through
 // ApiContext::restore), its course checks and course description (server/course_checks.hpp),
-// and GET /healthz and GET /metrics.
+// GET /healthz and GET /metrics, and the cluster's /internal/* routes (PROTOCOL.md, "Cluster
+// internals": the accounts change feed and snapshot; only with the cluster secret).
 // http_session turns an HttpAnswer into a Beast response; tests call route_api directly.
 //
 // Every POST, PUT and DELETE needs an allowed Origin (a missing one is refused); every /api/*
@@ -67,7 +68,27 @@ struct ApiContext {
   std::vector<std::string> allowed_origins;  // --allowed-origin
   std::chrono::seconds session_ttl{std::chrono::hours(168)};
   Restorer restore;  // unset: POST .../history/restore answers 503 unavailable
+  // Scale-out (deploy/README.md "Scale-out"). Empty: /internal/* answers 403 (not in a cluster).
+  std::string cluster_secret;
+  // A replica's one synchronous pull from the accounts primary (server/replication.hpp), tried
+  // before an unknown session or document is refused. Unset: none (the primary, a single node).
+  std::function<bool()> catch_up;
+  // In a cluster (--accounts-primary or --peers): POST /api/documents registers a random id in
+  // the accounts' document registry, and the node that owns a registered document builds it on
+  // first access (materialise_document).
+  bool cluster = false;
+  // In a cluster: this node's copy of a document to serve (server/replication.hpp
+  // acquire_document: from a peer by hand-off, or built from the registry); unset: none needed.
+  std::function<storage::Status(storage::DocumentId)> ensure_document;
+  // In a cluster: hands this node's copy of a document off (DocumentHost::hand_off) and waits;
+  // unset: POST /internal/documents/:id/handoff answers 503.
+  std::function<storage::Status(storage::DocumentId)> hand_off;
 };
+
+// The hand-off answer's body (PROTOCOL.md, "Cluster internals"): a document's metadata, its
+// revision-0 document unless have is given, and its revisions after have (all when absent).
+storage::Result<nlohmann::json> export_document(const storage::Store& store, storage::DocumentId id,
+                                                std::optional<std::uint64_t> have);
 
 // One request, as http_session read it. Headers absent are empty.
 struct ApiRequest {
@@ -80,6 +101,7 @@ struct ApiRequest {
   std::string_view host;    // the Host header
   std::string address;      // the client's address (X-Forwarded-For from a trusted proxy)
   bool secure = false;      // came over TLS (--secure-cookies, or a trusted proxy said https)
+  std::string_view cluster_secret;  // the X-Jointly-Cluster-Secret header (/internal/*)
 };
 
 // A valid session: who, and which session (for closing its WebSockets when it ends).
@@ -90,9 +112,12 @@ struct Authenticated {
 };
 
 // The session the Cookie header names, if it exists, has not expired and its user exists. An
-// expired session is deleted. nullopt also when storage fails (logged).
+// expired session is deleted (on the primary; a replica leaves that to the primary's change).
+// A session not found is looked for once more after catch_up() when it is set (a replica's
+// read-your-writes after a login on the primary). nullopt also when storage fails (logged).
 std::optional<Authenticated> authenticate(storage::Accounts& accounts, std::string_view cookie,
-                                          std::int64_t now_ms);
+                                          std::int64_t now_ms,
+                                          const std::function<bool()>& catch_up = {});
 
 // PROTOCOL.md's USER object; "admin" only when with_admin.
 nlohmann::json user_json(const Caller& c, bool with_admin = true);
@@ -101,8 +126,20 @@ storage::Result<Caller> caller_of(const storage::Accounts& accounts, const stora
 
 // A request that may take long: verify or hash a password (tens of milliseconds), wait for a
 // new document to be durable (POST /api/documents) or for a restore's revision (POST
-// /api/documents/:id/history/restore). Run it off the I/O threads.
+// /api/documents/:id/history/restore), or hand a document off (POST
+// /internal/documents/:id/handoff). Run it off the I/O threads.
 bool is_slow_api(std::string_view method, std::string_view target);
+
+// Makes sure the store holds document id: when it has none but the registry (after one
+// catch_up, when set) has the id, creates it from the record's template and title under that
+// id. not_found when neither has it; the store's errors.
+storage::Status materialise_document(storage::Store& store, storage::Accounts& accounts,
+                                     storage::DocumentId id, const std::function<bool()>& catch_up);
+
+// True when the request changes accounts, sessions, memberships, invites or the document
+// registry: the routes HAProxy sends to the accounts primary, and a replica refuses with 421
+// not_primary.
+bool changes_accounts(std::string_view method, std::string_view path);
 
 // Answers an API, health or metrics request; nothing when the path is none of those (it is then
 // a static file).

@@ -169,7 +169,8 @@ class http_session : public std::enable_shared_from_this<http_session> {
         return send_answer(json_error(400, "not_websocket", "/ws takes a WebSocket upgrade"),
                            keep_alive);
       }
-      auto who = authenticate(state_->accounts, header(req, http::field::cookie), now_ms());
+      auto who = authenticate(state_->accounts, header(req, http::field::cookie), now_ms(),
+                              state_->accounts_catch_up);
       if (!who) {
         log::info("websocket without a session refused", {});
         return send_answer(json_error(401, "unauthenticated", "log in first"), false);
@@ -187,7 +188,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
       return;
     }
     if (path == "/api" || path.substr(0, 5) == "/api/" || path == "/healthz" ||
-        path == "/metrics") {
+        path == "/metrics" || path.substr(0, 10) == "/internal/") {
       return serve_api(req, keep_alive);
     }
     serve_static(req.method(), target, keep_alive);
@@ -202,10 +203,12 @@ class http_session : public std::enable_shared_from_this<http_session> {
   // The request's fields the API reads, owned (a slow request is answered on another thread).
   struct OwnedRequest {
     std::string method, target, content_type, body, cookie, origin, host, address;
+    std::string cluster_secret;
     bool secure = false;
     bool head = false;
     ApiRequest view() const {
-      return ApiRequest{method, target, content_type, body, cookie, origin, host, address, secure};
+      return ApiRequest{method, target, content_type, body,   cookie,
+                        origin, host,   address,      secure, cluster_secret};
     }
   };
 
@@ -218,6 +221,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
     o.cookie = header(req, http::field::cookie);
     o.origin = header(req, http::field::origin);
     o.host = header(req, http::field::host);
+    o.cluster_secret = header(req, "X-Jointly-Cluster-Secret");
     o.head = req.method() == http::verb::head;
     // The client's address, and whether it came over TLS: X-Forwarded-For (its last entry,
     // the one the proxy added) and X-Forwarded-Proto only from a trusted proxy.
@@ -248,7 +252,12 @@ class http_session : public std::enable_shared_from_this<http_session> {
                       [state = state_](storage::DocumentId id, const Caller& caller,
                                        std::uint64_t from, std::optional<std::string> section) {
                         return restore_on_strand(*state, id, caller, from, std::move(section));
-                      }};
+                      },
+                      state_->cluster_secret,
+                      state_->accounts_catch_up,
+                      state_->config.clustered(),
+                      state_->ensure_document,
+                      state_->hand_off};
   }
 
   void serve_api(http::request<http::string_body>& req, bool keep_alive) {

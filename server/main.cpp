@@ -19,7 +19,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -27,8 +29,10 @@
 #include "server/auth.hpp"
 #include "server/config.hpp"
 #include "server/document_host.hpp"
+#include "server/http_api.hpp"
 #include "server/listener.hpp"
 #include "server/log.hpp"
+#include "server/replication.hpp"
 #include "server/server_state.hpp"
 #include "server/templates.hpp"
 #include "server/websocket_session.hpp"
@@ -65,6 +69,18 @@ bool ensure_demo(storage::Store& store) {
   }
   log::info("demo document created", {{"doc", *id}});
   return true;
+}
+
+// The cluster secret: the file's first line (trailing spaces and line end removed), not empty.
+std::optional<std::string> read_cluster_secret(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  if (!in || !std::getline(in, line)) return std::nullopt;
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) {
+    line.pop_back();
+  }
+  if (line.empty()) return std::nullopt;
+  return line;
 }
 
 std::string demo_logins_path(const Config& c) {
@@ -207,9 +223,25 @@ int main(int argc, char** argv) {
   }
   std::unique_ptr<storage::Store> store = std::move(*opened);
   storage::Accounts accounts(store->log());
-  if (config.demo && !ensure_demo(*store)) return 1;
-  if (config.demo && !ensure_demo_accounts(*store, accounts, config)) return 1;
-  {
+  std::string cluster_secret;
+  if (!config.cluster_secret_file.empty()) {
+    auto secret = read_cluster_secret(config.cluster_secret_file);
+    if (!secret) {
+      log::error("--cluster-secret-file: cannot read a secret from it",
+                 {{"path", config.cluster_secret_file}});
+      return 2;
+    }
+    cluster_secret = std::move(*secret);
+  }
+  // An accounts replica only follows the primary's change log (server/replication.hpp).
+  const bool replica = !config.accounts_primary.empty();
+  accounts.set_replica(replica);
+  if (replica && config.demo) {
+    log::info("--demo is the primary's: a replica gets the demo accounts from it", {});
+  }
+  if (config.demo && !replica && !ensure_demo(*store)) return 1;
+  if (config.demo && !replica && !ensure_demo_accounts(*store, accounts, config)) return 1;
+  if (!replica) {
     const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();
@@ -227,17 +259,61 @@ int main(int argc, char** argv) {
     aopts.max_rev_lag = config.max_rev_lag;
     aopts.history_tail = config.history_tail;
     aopts.max_document_bytes = config.max_document_bytes;
-    DocumentHost host(ioc, *store, aopts, metrics,
-                      std::chrono::milliseconds(static_cast<long>(config.unload_after_s * 1000)),
-                      [&accounts](storage::DocumentId doc,
-                                  std::uint64_t user) -> storage::Result<std::optional<Role>> {
-                        auto r = accounts.role(doc, user);
-                        if (!r.ok()) return r.status();
-                        if (!*r) return std::optional<Role>();
-                        return parse_role(**r);
-                      });
+    // A replica's one synchronous pull (set below, before anything runs): a membership not
+    // found yet may have just been made on the primary.
+    std::function<bool()> catch_up;
+    DocumentHost host(
+        ioc, *store, aopts, metrics,
+        std::chrono::milliseconds(static_cast<long>(config.unload_after_s * 1000)),
+        [&accounts, &catch_up](storage::DocumentId doc,
+                               std::uint64_t user) -> storage::Result<std::optional<Role>> {
+          auto r = accounts.role(doc, user);
+          if (r.ok() && !*r && catch_up && catch_up()) r = accounts.role(doc, user);
+          if (!r.ok()) return r.status();
+          if (!*r) return std::optional<Role>();
+          return parse_role(**r);
+        });
     net::thread_pool slow_pool(1);
     auto state = std::make_shared<ServerState>(config, *store, accounts, host, metrics, slow_pool);
+    state->cluster_secret = cluster_secret;
+    std::unique_ptr<cluster::Replicator> replicator;
+    if (replica) {
+      replicator = std::make_unique<cluster::Replicator>(
+          accounts, config.accounts_primary, cluster_secret, std::chrono::milliseconds(150));
+      if (!replicator->catch_up()) {
+        log::warn("the accounts primary does not answer yet; this replica keeps trying",
+                  {{"primary", config.accounts_primary}});
+      }
+      replicator->start();
+      catch_up = [r = replicator.get()] { return r->catch_up(); };
+      state->accounts_catch_up = catch_up;
+    }
+    std::unique_ptr<cluster::DocumentAcquirer> acquirer;
+    if (config.clustered()) {
+      acquirer = std::make_unique<cluster::DocumentAcquirer>(*store, accounts, config.peers,
+                                                             cluster_secret, catch_up);
+      host.set_materialiser(
+          [a = acquirer.get()](storage::DocumentId id) { return a->acquire(id); });
+      state->ensure_document = [a = acquirer.get()](storage::DocumentId id) {
+        return a->acquire(id);
+      };
+      state->hand_off = [&host, &accounts,
+                         a = acquirer.get()](storage::DocumentId id) -> storage::Status {
+        if (a->acquiring(id)) {
+          return storage::Status(storage::Code::busy,
+                                 "this node is taking the document itself; its copy is not whole");
+        }
+        auto done = std::make_shared<std::promise<storage::Status>>();
+        auto future = done->get_future();
+        host.hand_off(
+            id, [&accounts, id] { return accounts.set_handed_off(id, true); },
+            [done](storage::Status s) { done->set_value(std::move(s)); });
+        if (future.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+          return storage::Status(storage::Code::busy, "the hand-off did not finish in 10 s");
+        }
+        return future.get();
+      };
+    }
 
     boost::system::error_code ec;
     const auto address = net::ip::make_address(config.listen_host, ec);
@@ -260,7 +336,9 @@ int main(int argc, char** argv) {
                {"port", ep.port()},
                {"data", config.data_dir},
                {"durability", std::string(storage::durability_name(config.durability))},
-               {"threads", config.threads}});
+               {"threads", config.threads},
+               {"node", config.node_id},
+               {"accounts", replica ? "replica of " + config.accounts_primary : "primary"}});
 
     if (config.demo) {
       // Next to the URL deploy/run printed: the logins, so that a person can log in at once.
@@ -309,6 +387,7 @@ int main(int argc, char** argv) {
     }
     for (auto& t : threads) t.join();
     slow_pool.join();
+    if (replicator) replicator->stop();
     host.clear();
     // Storage completes every queued write before it closes. Its completions post onto the
     // documents' strands, so it must close while the io_context (stopped) still exists.

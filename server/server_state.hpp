@@ -10,9 +10,11 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 
 #include <boost/asio/thread_pool.hpp>
 
@@ -44,6 +46,15 @@ struct ServerState {
   std::atomic<std::uint64_t> next_connection{1};
   std::atomic<std::uint64_t> connections{0};  // open TCP connections, HTTP and WebSocket
   std::atomic<bool> stopping{false};
+
+  // Scale-out, set by main before the listener starts, then read-only: the cluster secret
+  // (empty: not in a cluster), on an accounts replica its one synchronous pull, and in a
+  // cluster the document hand-off hooks (server/replication.hpp).
+  std::string cluster_secret;
+  std::function<bool()> accounts_catch_up;
+  // In a cluster: this node's copy of a document (DocumentAcquirer), and handing one off.
+  std::function<storage::Status(storage::DocumentId)> ensure_document;
+  std::function<storage::Status(storage::DocumentId)> hand_off;
 
   std::mutex mu;
   std::map<std::uint64_t, std::weak_ptr<websocket_session>> sessions;  // GUARDED_BY(mu)

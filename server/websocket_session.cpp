@@ -345,6 +345,9 @@ class websocket_session : public std::enable_shared_from_this<websocket_session>
     if (!*role) {
       return error_to_client(
           protocol::make_error("forbidden", "you are not a member of document " +
+    if (role.ok() && !*role && state_->accounts_catch_up && state_->accounts_catch_up()) {
+      role = state_->accounts.role(m.doc, who_.caller.user_id);  // just made on the primary
+    }
                                                 std::to_string(m.doc) + ", so you may not open it"),
           ctx);
     }
@@ -419,9 +422,7 @@ class websocket_session : public std::enable_shared_from_this<websocket_session>
     if (!e) return;
     docs_.erase(m.doc);
     const std::uint64_t conn = id_;
-    state_->host.run(e, [conn](DocumentAuthority* a, std::string_view) {
-      if (a) a->leave(conn);
-    });
+    state_->host.run_loaded(e, [conn](DocumentAuthority& a) { a.leave(conn); });
     state_->host.release(e);
     enqueue(std::make_shared<const std::string>(protocol::encode_left(m.doc)));
   }
@@ -527,9 +528,7 @@ class websocket_session : public std::enable_shared_from_this<websocket_session>
     }
     const std::uint64_t conn = id_;
     for (auto& [doc, e] : docs_) {
-      state_->host.run(e, [conn](DocumentAuthority* a, std::string_view) {
-        if (a) a->leave(conn);
-      });
+      state_->host.run_loaded(e, [conn](DocumentAuthority& a) { a.leave(conn); });
       state_->host.release(e);
     }
     docs_.clear();

@@ -304,8 +304,9 @@ Result<Durability> parse_durability(std::string_view name) {
 // One queued write: an append, or the creation of a document.
 struct QueuedWrite {
   bool create = false;
-  RawAppend append;   // !create
-  std::string title;  // create
+  DocumentId create_id = 0;  // create: this id (a cluster's registered id); 0: the next one
+  RawAppend append;          // !create
+  std::string title;         // create
   std::int64_t created_ms = 0;
   std::string initial_snapshot;
   std::size_t bytes = 0;
@@ -937,7 +938,7 @@ struct RevisionLog::Impl {
       for (std::size_t i = 0; i < group.size(); ++i) {
         auto& w = group[i];
         if (w.create) {
-          const DocumentId id = next_id++;
+          const DocumentId id = w.create_id != 0 ? w.create_id : next_id++;
           batch.Put(cf_[kDocuments], enc::document_key(id),
                     enc::encode_document(w.title, w.created_ms));
           batch.Put(cf_[kSnapshots], enc::revision_key(id, 0), w.initial_snapshot);
@@ -951,6 +952,18 @@ struct RevisionLog::Impl {
         results[i] = check_append(a, pending, pending_dedupe, dedupe);
         if (!results[i].ok()) continue;
         // The history indexes go into the revision's own batch: never one without the other.
+        if (w.create && w.create_id != 0) {
+          // A given id (scale-out): refused when it is taken, in the store or in this group.
+          const auto existing = read_document(w.create_id);
+          if (existing.ok() || pending.count(w.create_id) > 0) {
+            results[i] = Status(Code::already_exists, doc_name(w.create_id) + " exists");
+            continue;
+          }
+          if (!existing.status().is_not_found()) {
+            results[i] = existing.status();
+            continue;
+          }
+        }
         index_entries.clear();
         results[i] = history_.add(a, index_entries);
         if (!results[i].ok()) continue;
@@ -1115,6 +1128,12 @@ Result<DocumentId> RevisionLog::create_document(std::string title, std::int64_t 
   if (auto s = impl_->enqueue(std::move(w), /*wait_for_room=*/true); !s.ok()) return s;
   auto [status, id] = future.get();
   if (!status.ok()) return status;
+  return create_document_as(0, std::move(title), created_ms, std::move(initial_snapshot));
+}
+
+Result<DocumentId> RevisionLog::create_document_as(DocumentId wanted, std::string title,
+                                                   std::int64_t created_ms,
+                                                   std::string initial_snapshot) {
   return id;
 }
 
@@ -1122,6 +1141,7 @@ Status RevisionLog::append(RawAppend a) {
   std::promise<Status> promise;
   auto future = promise.get_future();
   QueuedWrite w;
+  w.create_id = wanted;
   w.bytes = a.op.size() + a.snapshot.size() + a.info.author.size() + 64;
   w.append = std::move(a);
   w.done = [&promise](const Status& s, std::uint64_t) { promise.set_value(s); };

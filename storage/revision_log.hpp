@@ -113,6 +113,10 @@ class RevisionLog {
   // in creation order). Blocks until durable.
   Result<DocumentId> create_document(std::string title, std::int64_t created_ms,
                                      std::string initial_snapshot);
+  // The same under a given id (a cluster's registered id, storage/accounts.hpp; 0: the next
+  // one). already_exists when the store has that document.
+  Result<DocumentId> create_document_as(DocumentId id, std::string title, std::int64_t created_ms,
+                                        std::string initial_snapshot);
 
   // Appends a revision and blocks until it is durable (per Options::durability) or failed.
   // Errors: not_found (no such document), conflict (rev != last + 1), already_exists

@@ -82,9 +82,15 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& dir, Options optio
 
 Result<DocumentId> Store::create_document(std::string title, const protocol::Document& initial,
                                           std::int64_t created_ms) {
+  return create_document_as(0, std::move(title), initial, created_ms);
+}
+
+Result<DocumentId> Store::create_document_as(DocumentId id, std::string title,
+                                             const protocol::Document& initial,
+                                             std::int64_t created_ms) {
   try {
-    return log_->create_document(std::move(title), created_ms != 0 ? created_ms : now_ms(),
-                                 encode_document(initial));
+    return log_->create_document_as(id, std::move(title), created_ms != 0 ? created_ms : now_ms(),
+                                    encode_document(initial));
   } catch (const std::exception& e) {
     return Status(Code::internal, std::string("creating a document: ") + e.what());
   }

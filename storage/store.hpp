@@ -69,6 +69,9 @@ class Store {
   Result<DocumentId> create_document(std::string title,
                                      const protocol::Document& initial = protocol::Document(),
                                      std::int64_t created_ms = 0);
+  // The same under a given id (a cluster's registered document); already_exists when taken.
+  Result<DocumentId> create_document_as(DocumentId id, std::string title,
+                                        const protocol::Document& initial, std::int64_t created_ms);
 
   // Appends revision rev of a document: op, applied to the document at rev - 1, gave `after`
   // (the caller has applied it; `after` is encoded only when rev % K == 0, on the caller's
