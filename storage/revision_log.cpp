@@ -783,7 +783,11 @@ struct RevisionLog::Impl {
         std::chrono::nanoseconds(kSpaceRecheck).count()) {
       return check_space(options_.min_free_bytes);
     }
-    return check_space(options_.min_free_bytes);
+    if (!low_space_.load(std::memory_order_relaxed)) return Status();
+    return Status(Code::no_space, dir_ + " is below its free-space reserve of " +
+                                      std::to_string(options_.min_free_bytes) +
+                                      " bytes; nothing was written (writes resume once space is "
+                                      "freed)");
   }
 
   // ---- the write path ----
