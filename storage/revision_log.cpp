@@ -941,6 +941,18 @@ struct RevisionLog::Impl {
     try {
       for (std::size_t i = 0; i < group.size(); ++i) {
         auto& w = group[i];
+        if (w.create && w.create_id != 0) {
+          // A given id (scale-out): refused when it is taken, in the store or in this group.
+          const auto existing = read_document(w.create_id);
+          if (existing.ok() || pending.count(w.create_id) > 0) {
+            results[i] = Status(Code::already_exists, doc_name(w.create_id) + " exists");
+            continue;
+          }
+          if (!existing.status().is_not_found()) {
+            results[i] = existing.status();
+            continue;
+          }
+        }
         if (w.create) {
           const DocumentId id = w.create_id != 0 ? w.create_id : next_id++;
           batch.Put(cf_[kDocuments], enc::document_key(id),
@@ -956,18 +968,6 @@ struct RevisionLog::Impl {
         results[i] = check_append(a, pending, pending_dedupe, dedupe);
         if (!results[i].ok()) continue;
         // The history indexes go into the revision's own batch: never one without the other.
-        if (w.create && w.create_id != 0) {
-          // A given id (scale-out): refused when it is taken, in the store or in this group.
-          const auto existing = read_document(w.create_id);
-          if (existing.ok() || pending.count(w.create_id) > 0) {
-            results[i] = Status(Code::already_exists, doc_name(w.create_id) + " exists");
-            continue;
-          }
-          if (!existing.status().is_not_found()) {
-            results[i] = existing.status();
-            continue;
-          }
-        }
         index_entries.clear();
         results[i] = history_.add(a, index_entries);
         if (!results[i].ok()) continue;
@@ -1117,6 +1117,12 @@ const std::string& RevisionLog::dir() const { return impl_->dir_; }
 
 Result<DocumentId> RevisionLog::create_document(std::string title, std::int64_t created_ms,
                                                 std::string initial_snapshot) {
+  return create_document_as(0, std::move(title), created_ms, std::move(initial_snapshot));
+}
+
+Result<DocumentId> RevisionLog::create_document_as(DocumentId wanted, std::string title,
+                                                   std::int64_t created_ms,
+                                                   std::string initial_snapshot) {
   if (initial_snapshot.empty()) {
     return Status(Code::invalid_argument, "a document needs an initial snapshot");
   }
@@ -1124,6 +1130,7 @@ Result<DocumentId> RevisionLog::create_document(std::string title, std::int64_t 
   auto future = promise.get_future();
   QueuedWrite w;
   w.create = true;
+  w.create_id = wanted;
   w.bytes = title.size() + initial_snapshot.size() + 32;
   w.title = std::move(title);
   w.created_ms = created_ms;
@@ -1132,12 +1139,6 @@ Result<DocumentId> RevisionLog::create_document(std::string title, std::int64_t 
   if (auto s = impl_->enqueue(std::move(w), /*wait_for_room=*/true); !s.ok()) return s;
   auto [status, id] = future.get();
   if (!status.ok()) return status;
-  return create_document_as(0, std::move(title), created_ms, std::move(initial_snapshot));
-}
-
-Result<DocumentId> RevisionLog::create_document_as(DocumentId wanted, std::string title,
-                                                   std::int64_t created_ms,
-                                                   std::string initial_snapshot) {
   return id;
 }
 
@@ -1145,7 +1146,6 @@ Status RevisionLog::append(RawAppend a) {
   std::promise<Status> promise;
   auto future = promise.get_future();
   QueuedWrite w;
-  w.create_id = wanted;
   w.bytes = a.op.size() + a.snapshot.size() + a.info.author.size() + 64;
   w.append = std::move(a);
   w.done = [&promise](const Status& s, std::uint64_t) { promise.set_value(s); };
