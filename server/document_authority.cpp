@@ -517,6 +517,14 @@ void DocumentAuthority::prune_tail() {
   }
 }
 
+void DocumentAuthority::close_all(std::uint16_t code, const std::string& reason) {
+  for (auto& [conn, sub] : subs_) {
+    if (auto s = sub.sub.lock()) s->close(code, reason);
+  }
+  subs_.clear();
+  presence_.clear();
+}
+
 void DocumentAuthority::fail(const storage::Status& status) {
   failed_ = true;
   log::error("storage failed; closing the document's connections",
@@ -531,14 +539,6 @@ void DocumentAuthority::fail(const storage::Status& status) {
       metrics_.rejected.inc("storage_failed");
       s->send(msg);
       s->close(1011, "storage failed");
-void DocumentAuthority::close_all(std::uint16_t code, const std::string& reason) {
-  for (auto& [conn, sub] : subs_) {
-    if (auto s = sub.sub.lock()) s->close(code, reason);
-  }
-  subs_.clear();
-  presence_.clear();
-}
-
     }
   }
   subs_.clear();

@@ -337,6 +337,9 @@ class websocket_session : public std::enable_shared_from_this<websocket_session>
     // A non-member is refused here, before the document is even loaded, for every id, existing
     // or not (membership cannot be probed). The authority checks again when the open arrives.
     auto role = state_->accounts.role(m.doc, who_.caller.user_id);
+    if (role.ok() && !*role && state_->accounts_catch_up && state_->accounts_catch_up()) {
+      role = state_->accounts.role(m.doc, who_.caller.user_id);  // just made on the primary
+    }
     if (!role.ok()) {
       log::error("role lookup failed", {{"conn", id_}, {"error", role.status().to_string()}});
       return error_to_client(
@@ -345,9 +348,6 @@ class websocket_session : public std::enable_shared_from_this<websocket_session>
     if (!*role) {
       return error_to_client(
           protocol::make_error("forbidden", "you are not a member of document " +
-    if (role.ok() && !*role && state_->accounts_catch_up && state_->accounts_catch_up()) {
-      role = state_->accounts.role(m.doc, who_.caller.user_id);  // just made on the primary
-    }
                                                 std::to_string(m.doc) + ", so you may not open it"),
           ctx);
     }
