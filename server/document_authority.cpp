@@ -29,6 +29,16 @@ std::shared_ptr<const std::string> shared(std::string s) {
   return std::make_shared<const std::string>(std::move(s));
 }
 
+// The op an ack carries (PROTOCOL.md, `ack`): the revision's op when the server rewrote the
+// submitted one (an approve gets the approver's institution and name and the server's clock),
+// so that the sender applies what everyone else applies; otherwise none.
+std::optional<nlohmann::json> rewritten_op(const protocol::DocOp& op) {
+  for (const auto& c : op.components) {
+    if (std::holds_alternative<protocol::SectionApprove>(c)) return protocol::to_json(op);
+  }
+  return std::nullopt;
+}
+
 // Every text of the section counts toward the limits: title, body and named fields.
 std::uint64_t bytes_of(const protocol::Section& s) { return s.text_bytes(); }
 
@@ -239,7 +249,9 @@ void DocumentAuthority::submit(const Peer& peer, std::shared_ptr<Subscriber> s,
   auto key = std::make_pair(m.client, m.seq);
   if (auto it = dedupe_.find(key); it != dedupe_.end()) {
     if (it->second <= durable_rev_) {
-      s->send(shared(protocol::encode_ack(id_, m.seq, it->second, true)));
+      const auto applied = rewritten_op(tail_[it->second - tail_first()].op);
+      s->send(shared(
+          protocol::encode_ack(id_, m.seq, it->second, true, applied ? &*applied : nullptr)));
     } else {
       waiters_[it->second].push_back(Waiter{s, peer.connection, m.seq, true, received});
     }
@@ -478,10 +490,12 @@ void DocumentAuthority::on_durable(std::uint64_t rev, const Completion& c) {
   // submission (or its resubmission on a new connection) became this revision.
   std::set<std::uint64_t> acked{e.origin};
   if (auto w = waiters_.find(rev); w != waiters_.end()) {
+    const auto applied = rewritten_op(e.op);
     for (const auto& waiter : w->second) {
       acked.insert(waiter.connection);
       if (auto s = waiter.sub.lock()) {
-        s->send(shared(protocol::encode_ack(id_, waiter.seq, rev, waiter.duplicate)));
+        s->send(shared(protocol::encode_ack(id_, waiter.seq, rev, waiter.duplicate,
+                                            applied ? &*applied : nullptr)));
       }
       if (!waiter.duplicate) metrics_.op_latency.observe_ns(elapsed_ns(waiter.received));
     }

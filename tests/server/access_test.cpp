@@ -252,6 +252,21 @@ TEST_F(AccessTest, TheServerSetsAnApprovalsInstitutionUserAndTime) {
   ASSERT_TRUE(rev.ok());
   EXPECT_EQ(rev->info.author, "Rita Reviewer");
   EXPECT_EQ(rev->info.institution, "Universidade do Porto");
+  // The ack carries the op as applied, so the approver shows the server's values too.
+  const auto ack = s->last("ack");
+  ASSERT_TRUE(ack);
+  EXPECT_EQ((*ack)["op"], json::array({{{"approve", "b"},
+                                        {"hash", hash},
+                                        {"inst", "Universidade do Porto"},
+                                        {"time", approval.time_ms},
+                                        {"user", "Rita Reviewer"}}}));
+  // An op the server did not rewrite is acknowledged without it.
+  const Peer editor = make_peer(3, "c3", "Eda Editor", "Uni Graz", 3);
+  auto e = join(*a, editor);
+  a->submit(editor, e,
+            submit(id, 1, "c3", 1, json::parse(R"([{"edit":"a","f":"body","op":["x"]}])")));
+  ASSERT_EQ(outcome(*e), "");
+  EXPECT_FALSE(e->last("ack")->contains("op"));
 }
 
 TEST_F(AccessTest, AnApprovalOfOtherTextIsStale) {
