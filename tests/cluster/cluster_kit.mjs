@@ -80,7 +80,8 @@ export class Node {
   get base() { return `http://127.0.0.1:${this.port}`; }
 
   async start() {
-    const args = ['--listen', `127.0.0.1:${this.port}`, '--data', this.dataDir, '--threads', '1',
+    const args = ['--listen', `127.0.0.1:${this.port}`, '--data', this.dataDir,
+      ...(this.args.includes('--threads') ? [] : ['--threads', '2']),
       '--static', path.join(this.dataDir, 'no-static'), '--node-id', this.name,
       '--cluster-secret-file', this.secretFile, '--trusted-proxy', '127.0.0.1',
       ...(this.args.includes('--log-level') ? [] : ['--log-level', 'warn']),
