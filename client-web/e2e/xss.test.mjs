@@ -16,7 +16,8 @@
 // here, others' cursors, sign-off matrix, Markdown preview) for the leader and, as remote edits,
 // for a second member; the history panel (timeline, filter menus, a revision's diff and text,
 // blame and its legend, named versions and their exports); the team page; the course form
-// and its checklist; the HTML exports, opened as a page as a user would open the download.
+// and its checklist; the HTML exports, opened as a page as a user would open the download; a
+// refused edit's text kept beside its locked section.
 //
 // Detection: each payload calls the sentinel __xss(N) (a Playwright binding in every frame),
 // or alert/confirm/prompt (a dialog); any request to a host other than 127.0.0.1 is refused
@@ -390,7 +391,7 @@ async function storeMainDocument() {
     last = Math.max(last, await robot.page.evaluate(([c, s, h]) => window.robotSubmit(c, [{ approve: s, inst: 'x', user: 'x', time: 0, hash: h }]),
       [a.client, first, hash]));
   }
-  await until(() => ana.page.evaluate((r) => window.jointly.session.sync.rev === r, last), 'every approval at Ana');
+  await until(() => ana.page.evaluate((r) => window.jointly.session.sync.rev >= r, last), `every approval at Ana (revision ${last})`, 60000);
   // Their cursors, in the title of the next section.
   for (const a of world.actors) {
     await robot.page.evaluate(([c, s]) => window.robotPresence(c, s, 'title', 0, 3), [a.client, world.cursorSection]);
@@ -792,6 +793,26 @@ describe('stored XSS: none of the payloads runs, in any view', { timeout: LONG ?
       await settle(viewer, `the HTML export of document ${id}`);
       await viewer.context.close();
     }
+  });
+
+  it('text refused because its section was locked is kept beside it, as text', async () => {
+    // Jan types a batch of payloads offline into a section that Ana then locks; back online,
+    // his edit is refused and its text is kept under the section, with Copy and Dismiss.
+    // (After the history test: this lock is a new revision.)
+    const section = world.main.sections[2].id;
+    const text = batches(PAYLOADS, BATCH).at(-1).map((p) => p.text).join('\n\n');
+    await jan.context.setOffline(true);
+    await jan.page.waitForSelector('#status[data-state="offline"]');
+    await jan.page.evaluate(([s, t]) => window.jointly.session.edit([{ edit: s, f: 'body', op: [t] }]), [section, text]);
+    await visit(ana, `#doc=${world.main.id}`);
+    await waitConnected(ana);
+    await ana.page.click(`#s-${section} .signoff button[data-action="lock"]`);
+    await ana.page.waitForSelector(`#s-${section} .lock-badge:not([hidden])`);
+    await waitSaved(ana);
+    await jan.context.setOffline(false);
+    await jan.page.waitForSelector(`#s-${section} .suggestion .kept-text`);
+    assert.equal(await jan.page.textContent(`#s-${section} .suggestion .kept-text`), text);
+    await settle(jan, 'a suggestion');
   });
 
   it('the Content-Security-Policy blocks inline script as a second line of defence', async () => {
