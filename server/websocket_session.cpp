@@ -315,6 +315,8 @@ class websocket_session : public std::enable_shared_from_this<websocket_session>
       self->state_->metrics.rejected.inc(code);
       self->send(std::make_shared<const std::string>(
           protocol::encode_error(protocol::make_error(code, message), ctx)));
+      // In a cluster the socket is the document's: reconnecting finds where it lives now.
+      if (code == "document_moved") self->close(1001, "document moved");
     });
   }
 
@@ -379,6 +381,7 @@ class websocket_session : public std::enable_shared_from_this<websocket_session>
                                          : "the document cannot be read now"),
           ctx)));
       net::post(self->ws_.get_executor(), [self, e] { self->forget(e); });
+      if (code == "document_moved") self->close(1001, "document moved");
     });
   }
 

@@ -137,3 +137,38 @@ test('a hand-off moves a document with all its history, and back', async () => {
   for (const w of ['a1 ', 'a10 ', 'a11 ', 'b1 ', 'b5 ']) assert.ok(body.includes(w), `${w} in ${body}`);
   back.c.close();
 });
+
+test('a peer that does not answer leaves a document unavailable, never rebuilt without it', async () => {
+  const res = await fetch(`${a.http}/api/documents`, {
+    method: 'POST',
+    headers: { Cookie: leader.cookie, Origin: a.http, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ title: 'Somewhere', template: 'blank' }),
+  });
+  const { id } = await res.json();
+  // C's peers: A, and a node that is down (it might hold the document).
+  const c = new Node({ name: 'c', port: await freePort(), dataDir: path.join(dir, 'data-c'), primary: a.http,
+    secretFile, args: ['--log-level', 'info'] });
+  c.peers = [a.http, `http://127.0.0.1:${await freePort()}`];
+  await c.start();
+  try {
+    const api = await fetch(`${c.base}/api/documents/${id}`, { headers: { Cookie: leader.cookie, Origin: c.base } });
+    assert.equal(api.status, 503);
+    assert.equal((await api.json()).error.code, 'document_moved');
+    assert.equal(api.headers.get('retry-after'), '1');
+    const ws = await Client.connect(`${c.base.replace('http', 'ws')}/ws?doc=${id}`,
+      { headers: { Cookie: leader.cookie, Origin: c.base } });
+    ws.id = 'c-unavailable';
+    ws.send({ type: 'hello', client: ws.id });
+    await ws.nextType('welcome');
+    ws.send({ type: 'open', doc: id });
+    const err = await ws.next((m) => m.type === 'error', 10000, 'the error');
+    assert.equal(err.code, 'document_moved');
+    const closed = await ws.waitClose(3000);
+    assert.equal(closed.code, 1001);
+    assert.equal(closed.reason, 'document moved');
+  } finally {
+    await c.stop();
+  }
+  // A, which asks only B (up), builds it as before.
+  assert.equal((await document(a, id)).rev, 0);
+});
