@@ -54,6 +54,7 @@ void DocumentHost::arm_unload(const std::shared_ptr<Entry>& e) {
       if (it != entries_.end() && it->second == e) entries_.erase(it);
       if (e->authority) log::info("document unloaded", {{"doc", e->id}});
       e->authority.reset();
+      e->acquired = false;
     } catch (const std::exception& ex) {
       log::error("unloading a document failed", {{"doc", e->id}, {"error", ex.what()}});
     }
@@ -61,50 +62,82 @@ void DocumentHost::arm_unload(const std::shared_ptr<Entry>& e) {
 }
 
 void DocumentHost::run(const std::shared_ptr<Entry>& e, Task f) {
-  net::post(e->strand, [this, e, f = std::move(f)] {
+  net::post(e->strand, [this, e, f = std::move(f)]() mutable { run_here(e, std::move(f)); });
+}
+
+void DocumentHost::on_acquired(const std::shared_ptr<Entry>& e, const storage::Status& st) {
+  e->acquiring = false;
+  auto waiting = std::move(e->waiting);
+  e->waiting.clear();
+  if (st.ok()) e->acquired = true;
+  if (!st.ok() && !st.is_not_found()) {
+    log::warn("a document cannot be had from the cluster now",
+              {{"doc", e->id}, {"error", st.to_string()}});
+  }
+  for (auto& f : waiting) {
+    if (st.ok()) {
+      run_here(e, std::move(f));
+      continue;
+    }
     try {
-      if (e->handing_off) return f(nullptr, "document_moved");
-      auto& a = e->authority;
-      if (a && a->failed() && a->idle()) a.reset();  // reload what storage has
-      if (!a) {
-        auto strand = e->strand;
-        if (materialise_) {
-          // Scale-out: this node's copy, brought from a peer or built from the registry.
-          if (auto st = materialise_(e->id); !st.ok()) {
-            if (st.is_not_found()) return f(nullptr, "unknown_document");
-            log::warn("a document cannot be had from the cluster now",
-                      {{"doc", e->id}, {"error", st.to_string()}});
-            return f(nullptr, "document_moved");
-          }
-        }
-        auto loaded = DocumentAuthority::load(
-            store_, e->id, options_,
-            [strand, id = e->id](std::function<void()> fn) {
-              // Storage completions: nothing may escape the handler.
-              net::post(strand, [fn = std::move(fn), id] {
-                try {
-                  fn();
-                } catch (const std::exception& ex) {
-                  log::error("a storage completion failed", {{"doc", id}, {"error", ex.what()}});
-                }
-              });
-            },
-            metrics_, roles_);
-        if (!loaded.ok()) {
-          if (loaded.status().is_not_found()) return f(nullptr, "unknown_document");
-          log::error("loading a document failed",
-                     {{"doc", e->id}, {"error", loaded.status().to_string()}});
-          return f(nullptr, "storage_failed");
-        }
-        a = std::move(*loaded);
-      }
-      if (a->failed()) return f(nullptr, "storage_failed");
-      f(a.get(), {});
+      f(nullptr, st.is_not_found() ? "unknown_document" : "document_moved");
     } catch (const std::exception& ex) {
-      // Nothing may escape a handler: log, and let the caller's task see an internal error.
       log::error("a document task failed", {{"doc", e->id}, {"error", ex.what()}});
     }
-  });
+  }
+}
+
+void DocumentHost::run_here(const std::shared_ptr<Entry>& e, Task f) {
+  try {
+    if (e->handing_off) return f(nullptr, "document_moved");
+    auto& a = e->authority;
+    if (a && a->failed() && a->idle()) a.reset();  // reload what storage has
+    if (!a) {
+      auto strand = e->strand;
+      if (materialise_ && !e->acquired) {
+        // Scale-out: this node's copy, brought from a peer or built from the registry, on the
+        // cluster thread (it waits for peers); the document's tasks wait for it, in order.
+        e->waiting.push_back(std::move(f));
+        if (e->acquiring) return;
+        e->acquiring = true;
+        net::post(cluster_pool_, [this, e] {
+          storage::Status st;
+          try {
+            st = materialise_(e->id);
+          } catch (const std::exception& ex) {
+            st = storage::Status(storage::Code::internal, ex.what());
+          }
+          net::post(e->strand, [this, e, st] { on_acquired(e, st); });
+        });
+        return;
+      }
+      auto loaded = DocumentAuthority::load(
+          store_, e->id, options_,
+          [strand, id = e->id](std::function<void()> fn) {
+            // Storage completions: nothing may escape the handler.
+            net::post(strand, [fn = std::move(fn), id] {
+              try {
+                fn();
+              } catch (const std::exception& ex) {
+                log::error("a storage completion failed", {{"doc", id}, {"error", ex.what()}});
+              }
+            });
+          },
+          metrics_, roles_);
+      if (!loaded.ok()) {
+        if (loaded.status().is_not_found()) return f(nullptr, "unknown_document");
+        log::error("loading a document failed",
+                   {{"doc", e->id}, {"error", loaded.status().to_string()}});
+        return f(nullptr, "storage_failed");
+      }
+      a = std::move(*loaded);
+    }
+    if (a->failed()) return f(nullptr, "storage_failed");
+    f(a.get(), {});
+  } catch (const std::exception& ex) {
+    // Nothing may escape a handler: log, and let the caller's task see an internal error.
+    log::error("a document task failed", {{"doc", e->id}, {"error", ex.what()}});
+  }
 }
 
 void DocumentHost::run_loaded(const std::shared_ptr<Entry>& e,
@@ -148,6 +181,7 @@ void DocumentHost::finish_hand_off(const std::shared_ptr<Entry>& e,
     return;
   }
   e->authority.reset();
+  e->acquired = false;
   e->handing_off = false;
   log::info("document handed off", {{"doc", e->id}});
   release(e);

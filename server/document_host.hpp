@@ -18,10 +18,12 @@
 #include <memory>
 #include <mutex>
 #include <string_view>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include "server/document_authority.hpp"
 
@@ -39,6 +41,10 @@ class DocumentHost {
     boost::asio::steady_timer unload_timer;
     bool timer_armed = false;
     bool handing_off = false;  // hand_off() runs: every task gets document_moved
+    bool acquiring = false;    // the cluster thread is getting this node's copy (materialiser)
+    bool acquired = false;     // it got it; until the document is unloaded or handed off
+    // Tasks that wait for the copy, in order.
+    std::vector<std::function<void(DocumentAuthority*, std::string_view)>> waiting;
     // Guarded by DocumentHost::mu_:
     std::size_t users = 0;
   };
@@ -76,7 +82,10 @@ class DocumentHost {
                 std::function<void(storage::Status)> done);
 
  private:
-  void arm_unload(const std::shared_ptr<Entry>& e);  // REQUIRES: on e's strand
+  void arm_unload(const std::shared_ptr<Entry>& e);        // REQUIRES: on e's strand
+  void run_here(const std::shared_ptr<Entry>& e, Task f);  // REQUIRES: on e's strand
+  // REQUIRES: on e's strand; the materialiser's answer: runs or refuses the waiting tasks.
+  void on_acquired(const std::shared_ptr<Entry>& e, const storage::Status& st);
   // REQUIRES: on e's strand; polls until e's authority is idle, then finishes the hand-off.
   void finish_hand_off(const std::shared_ptr<Entry>& e,
                        std::shared_ptr<boost::asio::steady_timer> timer, storage::Status marked,
@@ -89,6 +98,7 @@ class DocumentHost {
   const std::chrono::milliseconds unload_after_;
   const RoleLookup roles_;
   Materialiser materialise_;
+  boost::asio::thread_pool cluster_pool_{1};  // runs the materialiser (it waits for peers)
   std::mutex mu_;
   std::map<storage::DocumentId, std::shared_ptr<Entry>> entries_;  // GUARDED_BY(mu_)
 };
