@@ -49,7 +49,8 @@ const LONG = process.env.JOINTLY_LONG === '1';
 const BATCH = LONG ? 1 : 8; // payloads per section, field or unit
 const PEOPLE_CI = 40; // people with payload names in CI (each costs a password hash): 80 packed lines, > 200 payloads
 const ACTORS_CI = 3; // of them, how many log in and edit, approve and show a cursor
-const ACTORS_LONG = 60; // the same with JOINTLY_LONG (each holds a WebSocket of the robot page open)
+const ACTORS_LONG = 20; // the same with JOINTLY_LONG (each approval redraws a 258 x 260 matrix)
+const SLOW_MS = LONG ? 600000 : 60000; // how long the leader's page may take to catch up
 const SETTLE_MS = 400; // time for late handlers (image errors, timers, imports) to run
 
 const serverBin = process.env.JOINTLY_SERVER_BIN || path.join(repoRoot, 'build', 'bin', 'jointly-server');
@@ -391,7 +392,7 @@ async function storeMainDocument() {
     last = Math.max(last, await robot.page.evaluate(([c, s, h]) => window.robotSubmit(c, [{ approve: s, inst: 'x', user: 'x', time: 0, hash: h }]),
       [a.client, first, hash]));
   }
-  await until(() => ana.page.evaluate((r) => window.jointly.session.sync.rev >= r, last), `every approval at Ana (revision ${last})`, 60000);
+  await until(() => ana.page.evaluate((r) => window.jointly.session.sync.rev >= r, last), `every approval at Ana (revision ${last})`, SLOW_MS);
   // Their cursors, in the title of the next section.
   for (const a of world.actors) {
     await robot.page.evaluate(([c, s]) => window.robotPresence(c, s, 'title', 0, 3), [a.client, world.cursorSection]);
