@@ -627,10 +627,17 @@ describe('stored XSS: none of the payloads runs, in any view', { timeout: LONG ?
     const panel = (rest = '') => `details.history-box ${rest}`;
     await ana.page.click(panel('summary'));
     await until(() => ana.page.evaluate(() => document.querySelectorAll('.hist-list li.hist-entry').length > 0), 'the timeline');
-    // Timeline: each actor's name and institution.
-    const entries = await ana.page.$$eval(panel('.hist-list li.hist-entry'), (li) => li.map((x) => ({
+    // Timeline: each actor's name and institution (on the older pages too, in a long run).
+    const shownEntries = () => ana.page.$$eval(panel('.hist-list li.hist-entry'), (li) => li.map((x) => ({
       who: x.querySelector('.hist-who').textContent, inst: x.dataset.inst, text: x.textContent, last: Number(x.dataset.last),
     })));
+    let entries = await shownEntries();
+    while (!world.actors.every((a) => entries.some((e) => e.who === a.name)) && await ana.page.isVisible(panel('button[data-action="hist-older"]'))) {
+      const loads = Number(await ana.page.getAttribute(panel('.hist-list'), 'data-loads'));
+      await ana.page.click(panel('button[data-action="hist-older"]'));
+      await ana.page.waitForFunction((n) => Number(document.querySelector('.hist-list').dataset.loads) > n, loads);
+      entries = await shownEntries();
+    }
     for (const a of world.actors) {
       assert.ok(entries.some((e) => e.who === a.name && e.inst === a.institution && e.text.includes(` · ${a.institution}`)),
         `${JSON.stringify(a.name)} in the timeline`);
