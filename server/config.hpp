@@ -25,7 +25,7 @@ struct Config {
   std::uint64_t snapshot_interval = 100;
   bool demo = false;  // create the demo document and demo accounts when the store has none
   double session_ttl_hours = 168;  // a fraction allowed (0.5: 30 minutes), in whole seconds
-  bool secure_cookies = false;               // Set-Cookie with Secure
+  bool secure_cookies = false;     // Set-Cookie with Secure
   std::vector<std::string> trusted_proxies;  // peers whose X-Forwarded-* headers are believed
   std::string log_level = "info";
 

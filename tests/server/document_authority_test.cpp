@@ -426,7 +426,7 @@ TEST_F(AuthorityTest, BelowTheFreeSpaceReserveASubmitIsRefusedAndTheSameOpGoesTh
   auto alice = join(*a, 1, "alice");
   auto bob = join(*a, 2, "bob");
   const auto op = json::parse(R"([{"edit":"a","f":"body","op":[5,"!"]}])");
-  faults->report_free_bytes(1000);  // the disk is (nearly) full
+  faults->report_free_bytes(1000);                              // the disk is (nearly) full
   std::this_thread::sleep_for(std::chrono::milliseconds(150));  // past the reserve's recheck
   a->submit(make_peer(1, "alice"), alice, submit(doc_id_, 0, "alice", 1, op));
   auto refused = alice->last("error");
