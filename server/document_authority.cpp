@@ -334,26 +334,22 @@ protocol::Result<std::uint64_t> DocumentAuthority::append_revision(protocol::Doc
     });
   };
   const storage::Status queued_status = store_.append_async(id_, rev, op, info, doc_, done);
-  if (queued_status.code() == storage::Code::busy) {
-    // The write queue is full. Waiting here for room would stall the document's strand, and
-    // every connection on it, behind other documents' writes: refuse instead, and take the
-    // apply back. The client resubmits the same op (PROTOCOL.md, `busy`).
+  const bool queue_full = queued_status.code() == storage::Code::busy;
+  if (queue_full || queued_status.code() == storage::Code::no_space) {
+    // Nothing was written and the store stays healthy: the write queue is full (waiting here
+    // for room would stall the document's strand, and every connection on it, behind other
+    // documents' writes), or the disk is below its free-space reserve. Refused, the apply taken
+    // back and the connection kept; the client submits the same op again later (PROTOCOL.md,
+    // `busy` and `storage_unavailable`).
     if (auto st = rebuild_head(); !st.ok()) {
       fail(st);
       return protocol::make_error("storage_failed", "the document cannot be written");
     }
-    log::warn("write queue full; submit refused", {{"doc", id_}, {"rev", rev}});
-    return protocol::make_error("busy",
-                                "the server's write queue is full; submit the same op again "
-                                "shortly");
-  }
-  if (queued_status.code() == storage::Code::no_space) {
-    // The disk is below its free-space reserve: nothing was written and the store stays
-    // healthy. Refused like busy (the apply taken back, the connection kept); the client
-    // submits the same op again later (PROTOCOL.md, `storage_unavailable`).
-    if (auto st = rebuild_head(); !st.ok()) {
-      fail(st);
-      return protocol::make_error("storage_failed", "the document cannot be written");
+    if (queue_full) {
+      log::warn("write queue full; submit refused", {{"doc", id_}, {"rev", rev}});
+      return protocol::make_error("busy",
+                                  "the server's write queue is full; submit the same op again "
+                                  "shortly");
     }
     log::warn("storage below its free-space reserve; submit refused", {{"doc", id_}, {"rev", rev}});
     return protocol::make_error("storage_unavailable",

@@ -24,7 +24,6 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -32,7 +31,7 @@ import { fileURLToPath } from 'node:url';
 
 import WebSocket from 'ws';
 
-import { createUser, kAdminEmail, kAdminPassword, login } from './server_harness.mjs';
+import { createUser, freePort, kAdminEmail, kAdminPassword, login } from './server_harness.mjs';
 
 import { Doc } from '../../client-web/src/doc_op.js';
 import { Sync } from '../../client-web/src/sync.js';
@@ -46,17 +45,6 @@ const PARALLEL = Number(process.env.CONVERGENCE_PARALLEL || 8);
 const STATS = new Map(); // how often the interesting paths ran
 const count = (k, n = 1) => STATS.set(k, (STATS.get(k) || 0) + n);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function request(port, method, target, body) {
   return new Promise((resolve, reject) => {
