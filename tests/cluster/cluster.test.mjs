@@ -131,7 +131,7 @@ describe('routing by HAProxy (stand-in nodes)', () => {
     assert.equal(seen.headers['x-forwarded-for'], '127.0.0.1', 'the client\'s own X-Forwarded-For is replaced');
     assert.equal(seen.headers['x-forwarded-proto'], 'http');
     assert.equal(seen.headers['x-jointly-cluster-secret'], undefined);
-    const big = await request(proxy.base, '/api/documents', { method: 'POST', body: 'x'.repeat((1 << 20) + 1) });
+    const big = await request(proxy.base, '/api/documents', { method: 'POST', body: 'x'.repeat((1 << 20) + 1), expectContinue: true });
     assert.equal(big.status, 413);
     assert.equal(big.json.error.code, 'too_large');
   });

@@ -28,10 +28,13 @@ export function haproxyCheck(file) {
 }
 
 /// One plain HTTP request (its own connection); resolves with {status, headers, json, text}.
-export function request(base, pathname, { method = 'GET', headers = {}, body } = {}) {
+/// expectContinue: send the body only after a 100 Continue, so that a request refused on its
+/// headers alone (HAProxy's 413) is answered before any of its body is written, instead of the
+/// proxy closing the connection under a body still being written (EPIPE).
+export function request(base, pathname, { method = 'GET', headers = {}, body, expectContinue = false } = {}) {
   return new Promise((resolve, reject) => {
     const data = body === undefined ? null : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
-    const h = { Connection: 'close', ...headers };
+    const h = { Connection: 'close', ...(expectContinue ? { Expect: '100-continue' } : {}), ...headers };
     if (data) {
       h['Content-Length'] = data.length;
       if (!Object.keys(h).some((k) => k.toLowerCase() === 'content-type')) h['Content-Type'] = 'application/json';
@@ -48,7 +51,12 @@ export function request(base, pathname, { method = 'GET', headers = {}, body } =
     });
     req.setTimeout(20000, () => req.destroy(new Error(`${method} ${pathname}: no answer within 20 s`)));
     req.on('error', reject);
-    req.end(data || undefined);
+    if (expectContinue) {
+      req.on('continue', () => req.end(data || undefined));
+      req.flushHeaders();
+    } else {
+      req.end(data || undefined);
+    }
   });
 }
 
