@@ -189,21 +189,27 @@ protocol::Status Replicator::pull_and_count(std::chrono::milliseconds timeout) {
   return s;
 }
 
+protocol::Result<std::string> Replicator::get_from_primary(const std::string& target,
+                                                           std::chrono::milliseconds timeout) {
+  auto r = internal_request(primary_, "GET", target, secret_, {}, timeout);
+  if (!r.ok()) return std::move(r).error();
+  if (r->status != 200) {
+    return make_error("primary_refused",
+                      "the primary answered " + std::to_string(r->status) + ": " + r->body);
+  }
+  return std::move(r->body);
+}
+
 protocol::Status Replicator::pull(std::chrono::milliseconds timeout) {
   // Page after page until the replica holds what the primary had when it answered.
   for (;;) {
     auto after = accounts_.last_seq();
     if (!after.ok()) return make_error("storage_failed", after.status().to_string());
-    auto r = internal_request(primary_, "GET",
-                              "/internal/accounts/changes?after=" + std::to_string(*after), secret_,
-                              {}, timeout);
-    if (!r.ok()) return std::move(r).error();
-    if (r->status != 200) {
-      return make_error("primary_refused",
-                        "the primary answered " + std::to_string(r->status) + ": " + r->body);
-    }
+    auto body =
+        get_from_primary("/internal/accounts/changes?after=" + std::to_string(*after), timeout);
+    if (!body.ok()) return std::move(body).error();
     storage::ChangeFeed feed;
-    if (!storage::decode_feed(r->body, feed)) {
+    if (!storage::decode_feed(*body, feed)) {
       return make_error("bad_feed", "the primary's change feed cannot be decoded");
     }
     if (feed.snapshot_needed) return install_snapshot(timeout * 5);
@@ -217,14 +223,10 @@ protocol::Status Replicator::pull(std::chrono::milliseconds timeout) {
 }
 
 protocol::Status Replicator::install_snapshot(std::chrono::milliseconds timeout) {
-  auto r = internal_request(primary_, "GET", "/internal/accounts/snapshot", secret_, {}, timeout);
-  if (!r.ok()) return std::move(r).error();
-  if (r->status != 200) {
-    return make_error("primary_refused",
-                      "the primary answered " + std::to_string(r->status) + ": " + r->body);
-  }
+  auto body = get_from_primary("/internal/accounts/snapshot", timeout);
+  if (!body.ok()) return std::move(body).error();
   storage::AccountsSnapshot snap;
-  if (!storage::decode_snapshot(r->body, snap)) {
+  if (!storage::decode_snapshot(*body, snap)) {
     return make_error("bad_snapshot", "the primary's snapshot cannot be decoded");
   }
   if (auto s = accounts_.install_snapshot(snap); !s.ok()) {

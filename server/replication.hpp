@@ -86,6 +86,9 @@ class Replicator {
   // Each REQUIRES pull_mu_ held; timeout bounds each request.
   protocol::Status pull(std::chrono::milliseconds timeout);
   protocol::Status install_snapshot(std::chrono::milliseconds timeout);
+  // The body of the primary's 200 answer to GET target; primary_refused for any other status.
+  protocol::Result<std::string> get_from_primary(const std::string& target,
+                                                 std::chrono::milliseconds timeout);
   protocol::Status pull_and_count(std::chrono::milliseconds timeout);  // logs state changes
   void run();
 
