@@ -121,6 +121,11 @@ std::optional<std::uint64_t> parse_id(std::string_view text) {
   return id;
 }
 
+// A whole number from 0 (a revision or sequence to read after), written like an id.
+std::optional<std::uint64_t> parse_count(std::string_view text) {
+  return text == "0" ? std::optional<std::uint64_t>(0) : parse_id(text);
+}
+
 // ---- Login, logout, me ----
 
 HttpAnswer login(ApiContext& ctx, const ApiRequest& req) {
@@ -600,7 +605,7 @@ HttpAnswer course_description(ApiContext& ctx, const ApiRequest& req, storage::D
     if (named == versions->end()) return not_found("no version named " + v->second);
     rev = named->rev;
   } else if (const auto r = query->find("rev"); r != query->end()) {
-    const auto parsed = r->second == "0" ? std::optional<std::uint64_t>(0) : parse_id(r->second);
+    const auto parsed = parse_count(r->second);
     if (!parsed) return invalid("\"rev\" must be a whole number from 0");
     if (*parsed > meta->last_rev) {
       return not_found("no revision " + r->second + " (the last is " +
@@ -704,8 +709,7 @@ HttpAnswer accounts_changes(ApiContext& ctx, const ApiRequest& req) {
   if (!query) return invalid("the query string is malformed");
   const auto after_it = query->find("after");
   if (after_it == query->end() || query->size() != 1) return invalid("give \"after\" only");
-  const auto after =
-      after_it->second == "0" ? std::optional<std::uint64_t>(0) : parse_id(after_it->second);
+  const auto after = parse_count(after_it->second);
   if (!after) return invalid("\"after\" must be a whole number from 0");
   auto feed = ctx.accounts.changes_after(*after, kFeedPage);
   if (!feed.ok()) return storage_error(feed.status());
@@ -721,7 +725,7 @@ HttpAnswer handoff(ApiContext& ctx, const ApiRequest& req, storage::DocumentId i
   std::optional<std::uint64_t> have;
   for (const auto& [k, v] : *query) {
     if (k != "have") return invalid("unknown parameter \"" + k + "\"");
-    have = v == "0" ? std::optional<std::uint64_t>(0) : parse_id(v);
+    have = parse_count(v);
     if (!have) return invalid("\"have\" must be a whole number from 0");
   }
   auto meta = ctx.store.document(id);
