@@ -86,6 +86,13 @@ export function getChecks(id) {
   return call(`/api/documents/${id}/checks`);
 }
 
+/// The machine-readable course description of the last revision when it is approved; else an
+/// Error with code `not_approved` whose message says what is missing (PROTOCOL.md "The course
+/// description export"; course_panel.js).
+export function getCourseDescription(id) {
+  return call(`/api/documents/${id}/course-description`);
+}
+
 // ---- Members and invites ----------------------------------------------------------------------
 
 /// {members: [{user: USER, role}], team: [{id, name, country}]}
