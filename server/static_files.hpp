@@ -35,6 +35,6 @@ std::string_view mime_type(std::string_view path);
 inline constexpr std::string_view kContentSecurityPolicy =
     "default-src 'self'; connect-src 'self'; img-src 'self' data:; "
     "style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; "
-    "frame-ancestors 'none'";
+    "form-action 'self'; frame-ancestors 'none'";
 
 }  // namespace jointly::server
