@@ -139,25 +139,38 @@ class Checker {
     }
   }
 
-  // One Annex I element read from a course field: ok when it is filled in.
-  void element(const char* code, const char* field, const char* what, const char* ask) {
+  // One Annex I element read from a course field: ok when it is filled in. defined: the ok
+  // message; ask: what to do, after "<what> is missing: ".
+  void element(const char* code, const char* field, const std::string& defined_message,
+               const char* what, const char* ask) {
     const bool defined = !field_text(c_.course, field).empty();
     add(code, defined ? CheckLevel::ok : CheckLevel::error,
-        defined ? std::string(what) + " is defined." : std::string(what) + " is missing: " + ask,
-        course_id(), field);
+        defined ? defined_message : std::string(what) + " is missing: " + ask, course_id(), field);
+  }
+  // An element that is the same for every learner: "<what> is defined."
+  void element(const char* code, const char* field, const char* what, const char* ask) {
+    element(code, field, std::string(what) + " is defined.", what, ask);
   }
 
   void annex1() {
-    element("annex1.learner_identification", "learner_id", "Learner identification",
-            "say how the learner is identified on the credential.");
+    // Learner identification and the date of issuing differ for each learner: the course says
+    // how each credential states them (PROTOCOL.md, "The checks").
+    element("annex1.learner_identification", "learner_id",
+            "Learner identification is defined: each credential names its learner this way.",
+            "Learner identification",
+            "it differs for each learner, so say which details identify the learner on each "
+            "credential (e.g. full name and date of birth).");
     element("annex1.title", "course_title", "The title of the micro-credential",
             "give the course its title.");
     element("annex1.issuer_country", "countries", "The country or region of the issuer",
             "name the country or region of each awarding institution.");
     element("annex1.awarding_body", "awarding_bodies", "The awarding body",
             "name the awarding institutions.");
-    element("annex1.issue_date", "issue_date", "The date of issuing",
-            "say when the credential is issued.");
+    element("annex1.issue_date", "issue_date",
+            "The date of issuing is defined: each credential is dated this way.",
+            "The date of issuing",
+            "it differs for each learner, so say when a learner's credential is issued (e.g. "
+            "on passing the final assessment).");
     const auto los = parse_outcomes(field_text(c_.course, "outcomes"));
     add("annex1.learning_outcomes", los.empty() ? CheckLevel::error : CheckLevel::ok,
         los.empty() ? "The learning outcomes are missing: list them, one per line."
@@ -173,12 +186,12 @@ class Checker {
                   "\" (write e.g. 5 or 2.5).",
         course_id(), "ects");
     element("annex1.level", "eqf_level", "The level (EQF or QF-EHEA)",
-            "give the course's EQF level.");
+            "give the course's EQF level (and its QF-EHEA cycle, if it has one).");
     annex1_assessment();
     element("annex1.participation", "participation", "The form of participation",
-            "say whether learners take part online, on site or both.");
+            "say how learners take part: online, on site or blended.");
     element("annex1.quality_assurance", "quality_assurance", "The type of quality assurance",
-            "say how the course's quality is assured.");
+            "say which quality assurance underpins the credential.");
   }
 
   void annex1_assessment() {
@@ -533,8 +546,8 @@ protocol::Result<nlohmann::json> course_description_json(const protocol::Documen
       {"title", f("course_title")},
       {"awarding_bodies", lines_json(f("awarding_bodies"))},
       {"countries", lines_json(f("countries"))},
-      {"date_of_issuing", f("issue_date")},
-      {"learner_identification", f("learner_id")},
+      {"per_learner",
+       {{"learner_identification", f("learner_id")}, {"date_of_issuing", f("issue_date")}}},
       {"learning_outcomes", std::move(outcomes)},
       {"workload", {{"ects", ects_json(f("ects"))}, {"text", f("ects")}}},
       {"level", f("eqf_level")},

@@ -48,20 +48,21 @@ struct Step {
 constexpr Step kSteps[] = {
     {"vision", "Joint vision",
      "What need does the course answer, and for whom? Describe the academic and professional "
-     "profile, the learners and what they bring, the objectives and what makes the course "
-     "unique. How does it relate to courses and programmes the partners already run, and how "
-     "can learners stack it with other credentials?"},
+     "profile, the learners and what they bring, the objectives and the course's unique "
+     "selling point. How does it relate to courses and programmes the partners already run, "
+     "and how can learners stack it with other credentials?"},
     {"policy", "Alignment with institutional and cross-institutional policies",
-     "How does the course fit each partner's mission and strategy for continuing education and "
-     "professional development? Say how it suits the time learners have, what the partners gain "
-     "by working together, and how it connects with each partner's MOOC policy."},
+     "How does the course fit each partner's mission, policies and strategy for continuing "
+     "education and professional development? Say how it suits the time learners have, what "
+     "the partners gain in quality by working together, what makes it attractive and "
+     "competitive, and how it connects with each partner's MOOC policy."},
     {"support", "Institutional support",
      "Which services does each partner involve: programme boards, teaching and learning "
-     "support, the international office, IT, student administration, the centre for continuing "
-     "education? Write down what each has agreed to do."},
+     "support, internationalisation support, IT, student administration, the centre for "
+     "continuing education? Write down what each has agreed to do."},
     {"team", "The course team",
-     "Who leads the course, and who are the team partners? How do you share the tasks and take "
-     "decisions together across the universities?"},
+     "Who is the course leader, and who are the team partners? How do you share the tasks and "
+     "take decisions together across the universities?"},
     {"outcomes", "The course and its microlearning units",
      "How is the course built from its microlearning units, and how do learners move through "
      "them? Cover the learning outcomes, workload in ECTS, level, assessment, form of "

@@ -135,6 +135,25 @@ TEST(CourseChecks, EachMandatoryElementIsDefinedOrMissingWithItsField) {
   }
 }
 
+// Learner identification and the date of issuing differ for each learner: the course defines
+// how each credential states them, and the messages say so.
+TEST(CourseChecks, ThePerLearnerElementsSayTheyDifferForEachLearner) {
+  const Document good = complete_course();
+  for (const char* code : {"annex1.learner_identification", "annex1.issue_date"}) {
+    EXPECT_NE(one(good, code).message.find("each credential"), std::string::npos) << code;
+  }
+  const Document bad = with(with(good, "course", "learner_id", ""), "course", "issue_date", "");
+  EXPECT_EQ(one(bad, "annex1.learner_identification").message,
+            "Learner identification is missing: it differs for each learner, so say which "
+            "details identify the learner on each credential (e.g. full name and date of birth).");
+  EXPECT_EQ(one(bad, "annex1.issue_date").message,
+            "The date of issuing is missing: it differs for each learner, so say when a "
+            "learner's credential is issued (e.g. on passing the final assessment).");
+  // The other nine are the course's own: "... is defined." with no per-learner words.
+  EXPECT_EQ(one(good, "annex1.title").message, "The title of the micro-credential is defined.");
+  EXPECT_EQ(one(good, "annex1.participation").message, "The form of participation is defined.");
+}
+
 TEST(CourseChecks, AssessmentIsDefinedWhenEveryUnitNamesItsType) {
   const Document good = complete_course();
   EXPECT_EQ(one(good, "annex1.assessment").level, CheckLevel::ok);
@@ -323,7 +342,8 @@ TEST(ChecksJson, SummarisesAndListsEveryFinding) {
   ASSERT_EQ(j["findings"].size(), 20u);
   const json first = j["findings"][0];
   EXPECT_EQ(first, json::parse(R"({"code":"annex1.learner_identification","level":"ok",
-      "message":"Learner identification is defined.","section":"course",
+      "message":"Learner identification is defined: each credential names its learner this way.",
+      "section":"course",
       "field":"learner_id","item":""})"));
 }
 
@@ -378,8 +398,12 @@ TEST(CourseDescription, HoldsEveryElementOfTheApprovedVersion) {
   EXPECT_EQ(j["awarding_bodies"],
             json::parse(R"(["Northsea Open University","Baltic Distance University"])"));
   EXPECT_EQ(j["countries"], json::parse(R"(["Netherlands","Lithuania"])"));
-  EXPECT_EQ(j["date_of_issuing"], "On completion of the last unit");
-  EXPECT_EQ(j["learner_identification"], "Full name and date of birth");
+  // The two elements that differ per learner: how each credential states them.
+  EXPECT_EQ(j["per_learner"],
+            json::parse(R"({"learner_identification":"Full name and date of birth",
+      "date_of_issuing":"On completion of the last unit"})"));
+  EXPECT_FALSE(j.contains("date_of_issuing"));
+  EXPECT_FALSE(j.contains("learner_identification"));
   EXPECT_EQ(
       j["learning_outcomes"],
       json::parse(R"([{"id":"LO1","text":"Read data"},{"id":"LO2","text":"Judge data quality"}])"));

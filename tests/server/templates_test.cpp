@@ -71,6 +71,34 @@ TEST(Templates, CourseHasTheFiveStepsEachWithAPromptAndAnEmptyBody) {
   EXPECT_EQ(st.error().code, "section_incomplete");
 }
 
+// Each step's prompt asks about every point of that design step in the EADTU guidelines (the
+// issue's list, ../shared/domain): the words a team looks for are in it.
+TEST(Templates, EachPromptCoversItsDesignStep) {
+  auto d = make_template("course");
+  ASSERT_TRUE(d);
+  const std::vector<std::pair<const char*, std::vector<const char*>>> steps = {
+      {"vision",
+       {"need", "academic and professional profile", "learners", "objectives",
+        "unique selling point", "courses and programmes", "stack"}},
+      {"policy",
+       {"mission", "continuing education and professional development", "time learners have",
+        "working together", "attractive and competitive", "MOOC policy"}},
+      {"support",
+       {"programme boards", "teaching and learning support", "internationalisation", "IT",
+        "student administration", "continuing education"}},
+      {"team", {"course leader", "team partners", "share the tasks"}},
+      {"outcomes",
+       {"microlearning units", "learning outcomes", "ECTS", "level", "assessment", "participation",
+        "quality assurance", "recognition", "certification"}},
+  };
+  for (const auto& [id, words] : steps) {
+    const std::string prompt = d->find(id)->field("prompt")->to_string();
+    for (const char* w : words) {
+      EXPECT_NE(prompt.find(w), std::string::npos) << id << " lacks \"" << w << "\": " << prompt;
+    }
+  }
+}
+
 TEST(Templates, CourseHasTheCourseSectionWithEveryStructuredFieldEmpty) {
   auto d = make_template("course");
   ASSERT_TRUE(d);
