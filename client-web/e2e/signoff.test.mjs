@@ -177,6 +177,20 @@ describe('the sign-off of a section', () => {
       await p.page.waitForSelector(`${matrixRow()}[data-state="open"]`);
       assert.equal(await p.page.locator(`${matrixRow()} td[data-state="approved"]`).count(), 0);
     }
+    // Every step is a revision in the history, with who and from where: newest first, the
+    // unlock, the three approvals, the lock; the document at each shows that step's state.
+    const { entries } = await server.api('ana', 'GET', `/api/documents/${docId}/history?group=0&limit=5`);
+    const steps = entries.map((e) => [e.author, e.institution, e.sections]);
+    assert.deepEqual(steps[0], [PEOPLE.ana.name, PEOPLE.ana.institution, [section]]);
+    assert.deepEqual(steps[4], [PEOPLE.ana.name, PEOPLE.ana.institution, [section]]);
+    assert.deepEqual(steps.slice(1, 4).map((x) => x[0]).sort(), [PEOPLE.ana.name, PEOPLE.jan.name, PEOPLE.lea.name].sort());
+    const at = async (rev) => (await server.api('ana', 'GET', `/api/documents/${docId}/history/at/${rev}`))
+      .snapshot.sections.find((x) => x.id === section);
+    const states = await Promise.all(entries.map(async (e) => {
+      const s = await at(e.rev);
+      return [Boolean(s.locked), Object.keys(s.approvals || {}).length];
+    }));
+    assert.deepEqual(states, [[false, 0], [true, 3], [true, 2], [true, 1], [true, 0]]);
     await jan.page.waitForSelector(`#s-${section}[data-readonly="false"]`);
     await jan.page.click(sel('.body-box .cm-line'));
     await jan.page.keyboard.press('End');
@@ -205,6 +219,45 @@ describe('sections with named fields', () => {
       return stored.every((x) => x.approvals && x.approvals[PEOPLE.ana.institution].hash === sectionHash(x));
     }, 'both approvals recorded with the hash of every field');
     assert.equal(await ana.page.locator('.rejected:not([hidden])').count(), 0);
+  });
+});
+
+describe('the sign-off matrix of a long document', () => {
+  it('draws again only the row of a section someone approved', async () => {
+    const big = await server.createDocument('Forty sections', 'blank', { leader: 'ana', members: { jan: 'editor', lea: 'reviewer' } });
+    await ana.page.goto(`${server.url}/#doc=${big.id}`);
+    await waitConnected(ana);
+    await ana.page.evaluate(() => {
+      const { session, view } = window.jointly;
+      const digits = '123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+      const first = session.doc.ordered().map((x) => x.id);
+      const add = Array.from({ length: 39 }, (_, i) => ({ add: `big${i}`, pos: `W${digits[i]}`, title: `Unit ${i + 2}`, body: `Outcome ${i + 2}` }));
+      view.structural(add); // as the buttons do: the session's edit, then the view drawn
+      view.structural([...first, ...add.map((a) => a.add)].map((id) => ({ lock: id })));
+    });
+    await waitSaved(ana);
+    const shape = () => ana.page.evaluate(() => [document.querySelectorAll('table.matrix tbody tr[data-state="locked"]').length,
+      document.querySelectorAll('table.matrix thead th').length]);
+    await until(async () => { const [rows, columns] = await shape(); return rows === 40 && columns === 4; }, 'forty locked rows of three institutions');
+    await ana.page.evaluate(() => {
+      window.keptRows = [...document.querySelectorAll('table.matrix tbody tr')];
+      window.keptHead = document.querySelector('table.matrix thead');
+    });
+    await jan.page.goto(`${server.url}/#doc=${big.id}`);
+    await waitConnected(jan);
+    await jan.page.click('#s-big20 .signoff button[data-action="approve"]');
+    await waitSaved(jan);
+    await ana.page.waitForSelector(`table.matrix tr[data-section="big20"] td[data-inst="${PEOPLE.jan.institution}"][data-state="approved"]`);
+    const drawn = await ana.page.evaluate(() => {
+      const rows = [...document.querySelectorAll('table.matrix tbody tr')];
+      return {
+        head: document.querySelector('table.matrix thead') === window.keptHead,
+        order: rows.map((tr) => tr.dataset.section).join(' ') === window.keptRows.map((tr) => tr.dataset.section).join(' '),
+        redrawn: rows.filter((tr, i) => tr !== window.keptRows[i]).map((tr) => tr.dataset.section),
+      };
+    });
+    assert.deepEqual(drawn, { head: true, order: true, redrawn: ['big20'] });
+    assert.match(await ana.page.textContent('table.matrix tr[data-section="big20"]'), /Locked, 1 of 3/);
   });
 });
 

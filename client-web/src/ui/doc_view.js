@@ -15,9 +15,10 @@ import { Checklist, CourseForm } from './course_panel.js';
 import { h, replaceChildren } from './dom.js';
 import { FieldEditor } from './field_editor.js';
 import { randomId } from './identity.js';
+import { SignoffMatrixView } from './matrix_view.js';
 import { renderPreview } from './preview.js';
 import {
-  ROLE_LABELS, can, sectionControls, sectionHash, shortHash, signoffMatrix,
+  ROLE_LABELS, can, sectionControls, sectionHash, shortHash,
 } from './signoff.js';
 
 const PREVIEW_AFTER_MS = 250;
@@ -37,7 +38,7 @@ export class DocView {
     this.loadTeam = loadTeam;
     this.team = [];
     this.teamAsked = new Set(); // institutions seen in approvals that the team was reloaded for
-    this.hashes = new Map(); // section id -> {title, body, hash} of its text when last hashed
+    this.hashes = new Map(); // section id -> {title, body, fields, hash} of its text when last hashed
     this.sections = new Map(); // id -> {article, heading, title: FieldEditor, body: FieldEditor, locked}
     this.previewTimer = null;
     this.others = [];
@@ -56,6 +57,12 @@ export class DocView {
     this.people = h('ul', { class: 'people' });
     this.rejectedBox = h('div', { class: 'rejected', role: 'alert' });
     this.matrixBox = h('div', { class: 'matrix-box' });
+    // An approval from an institution the team list does not have: someone joined; ask once.
+    this.matrix = new SignoffMatrixView(this.matrixBox, (institutions) => {
+      const fresh = institutions.filter((i) => !this.teamAsked.has(i));
+      for (const i of fresh) this.teamAsked.add(i);
+      if (fresh.length > 0) setTimeout(() => this.refreshTeam(), 0);
+    });
     this.roleLine = h('p', { class: 'role-line' });
     this.addButton = h('button', { type: 'button', class: 'add', onclick: () => this.addSection(null) }, '+ Add a section');
     this.signoffNotice = h('p', { class: 'notice', role: 'status', hidden: true });
@@ -204,7 +211,14 @@ export class DocView {
 
   // The sign-off bar of one section: Lock / Unlock for leaders; for a locked section the
   // approval of the member's institution (or Approve) and how many of the team approved.
+  // Drawn again only when something it shows changed: the section (an immutable value), the
+  // role, the team's size or the fingerprint (a document of 259 sections redraws none of the
+  // others' bars on an approval).
   renderSignoff(view, s, controls) {
+    const hash = s.locked && controls.approve && !controls.approved ? this.knownHash(s) : null;
+    const drawn = [s, this.role, this.team.length, hash];
+    if (view.signoffDrawn && drawn.every((x, i) => x === view.signoffDrawn[i])) return;
+    view.signoffDrawn = drawn;
     const bar = view.signoff;
     const parts = [];
     if (controls.lock) {
@@ -217,7 +231,6 @@ export class DocView {
       if (controls.approved) {
         parts.push(h('span', { class: 'approved-mine' }, `✓ Approved for ${this.me.institution} by ${controls.approved.user}`));
       } else if (controls.approve) {
-        const hash = this.knownHash(s);
         parts.push(h('button', {
           type: 'button', class: 'primary', 'data-action': 'approve', onclick: () => this.approve(s.id),
         }, `Approve for ${this.me.institution}`));
@@ -232,12 +245,12 @@ export class DocView {
     bar.hidden = parts.length === 0;
   }
 
-  // The section hash of s's text when it is known, else null (and it is computed, and the
-  // section drawn again).
+  // The section hash of s's text (title, body and named fields) when it is known, else null
+  // (and it is computed, and the section drawn again).
   knownHash(s) {
     const known = this.hashes.get(s.id);
-    if (known && known.title === s.title && known.body === s.body) return known.hash;
-    const entry = { title: s.title, body: s.body, hash: null };
+    if (known && known.title === s.title && known.body === s.body && known.fields === s.fields) return known.hash;
+    const entry = { title: s.title, body: s.body, fields: s.fields, hash: null };
     this.hashes.set(s.id, entry);
     sectionHash(s).then((hash) => {
       entry.hash = hash;
@@ -250,41 +263,10 @@ export class DocView {
     return null;
   }
 
-  // The sign-off matrix: sections × the team's institutions.
+  // The sign-off matrix: sections × the team's institutions (only the rows that changed are
+  // drawn again).
   renderMatrix() {
-    const m = signoffMatrix(this.doc, this.team);
-    if (m.institutions.length === 0) {
-      this.matrixKey = null;
-      replaceChildren(this.matrixBox, h('p', { class: 'muted' }, 'The team is loading…'));
-      return;
-    }
-    // An approval from an institution the team list does not have: someone joined; ask once.
-    for (const s of this.doc.ordered()) {
-      for (const i of (s.approvals || new Map()).keys()) {
-        if (m.institutions.includes(i) || this.teamAsked.has(i)) continue;
-        this.teamAsked.add(i);
-        setTimeout(() => this.refreshTeam(), 0);
-      }
-    }
-    // Typing changes the matrix only when it changes a title: draw it only when it differs.
-    const key = JSON.stringify(m);
-    if (key === this.matrixKey) return;
-    this.matrixKey = key;
-    const when = (t) => new Date(t).toLocaleString(undefined, { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
-    const table = h('table', { class: 'matrix' },
-      h('caption', { class: 'muted' }, 'Each locked section needs an approval from every institution of the team.'),
-      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Section'),
-        m.institutions.map((i) => h('th', { scope: 'col' }, i)))),
-      h('tbody', {}, m.rows.map((r) => h('tr', {
-        'data-section': r.id, 'data-state': r.approved ? 'approved' : r.locked ? 'locked' : 'open',
-      },
-      h('th', { scope: 'row' }, h('a', { href: `#s-${r.id}` }, r.title || 'Untitled section'),
-        h('span', { class: 'row-state' }, r.approved ? 'Approved' : r.locked ? `Locked, ${r.count} of ${m.institutions.length}` : 'Open for editing')),
-      r.cells.map((c) => h('td', { 'data-inst': c.institution, 'data-state': c.approval ? 'approved' : r.locked ? 'pending' : 'open' },
-        c.approval
-          ? [h('span', { class: 'ok' }, '✓ Approved'), h('span', { class: 'by' }, c.approval.user), h('time', { class: 'by', datetime: new Date(c.approval.time).toISOString() }, when(c.approval.time))]
-          : r.locked ? h('span', { class: 'pending' }, 'Pending') : h('span', { class: 'muted' }, '—')))))));
-    replaceChildren(this.matrixBox, table);
+    this.matrix.update(this.doc, this.team);
   }
 
   // The suggestions kept on each section (text refused because the section was locked).

@@ -114,27 +114,88 @@ export function shortHash(hash) {
   return hex.length > 12 ? `${hex.slice(0, 4)} ${hex.slice(4, 8)} … ${hex.slice(-4)}` : hex;
 }
 
-/// The sign-off matrix of a document (a Doc) for a team (institution names): one row per live
-/// section in document order, one cell per institution, sorted by name.
-///   {institutions: [name], rows: [{id, title, locked, approved, count, cells: [{institution,
-///   approval: {user, time, hash} | null}]}]}
+/// The columns of the sign-off matrix: the team's institution names, once each, sorted.
+export function matrixInstitutions(team) {
+  return [...new Set(team)].sort((a, b) => a.localeCompare(b));
+}
+
+/// One row of the sign-off matrix: a section (of a Doc) against the team's `institutions`
+/// (as `matrixInstitutions` makes them).
+///   {id, title, locked, approved, count, cells: [{institution, approval: {user, time, hash} | null}]}
 /// A row is `approved` when the section is locked and every institution of the team has
 /// approved it; `count` is how many have.
+export function signoffRow(s, institutions) {
+  const locked = Boolean(s.locked);
+  const cells = institutions.map((institution) => ({ institution, approval: (locked && approvalOf(s, institution)) || null }));
+  const count = cells.filter((c) => c.approval).length;
+  return {
+    id: s.id,
+    title: s.title,
+    locked,
+    approved: locked && institutions.length > 0 && count === institutions.length,
+    count,
+    cells,
+  };
+}
+
+/// The sign-off matrix of a document (a Doc) for a team (institution names): one row per live
+/// section in document order (`signoffRow`), one column per institution, sorted by name.
+///   {institutions: [name], rows: [row]}
 export function signoffMatrix(doc, team) {
-  const institutions = [...new Set(team)].sort((a, b) => a.localeCompare(b));
-  const rows = doc.ordered().map((s) => {
-    const cells = institutions.map((institution) => ({ institution, approval: (s.locked && approvalOf(s, institution)) || null }));
-    const count = cells.filter((c) => c.approval).length;
-    return {
-      id: s.id,
-      title: s.title,
-      locked: Boolean(s.locked),
-      approved: Boolean(s.locked) && institutions.length > 0 && count === institutions.length,
-      count,
-      cells,
-    };
-  });
-  return { institutions, rows };
+  const institutions = matrixInstitutions(team);
+  return { institutions, rows: doc.ordered().map((s) => signoffRow(s, institutions)) };
+}
+
+/// What changed in the sign-off matrix since the last `update`, so that a view redraws only
+/// the rows that differ: at 259 sections × 260 institutions the whole matrix is 67,340 cells,
+/// and an approval changes one row. Sections are immutable values (document.js), so a section
+/// that is the same object as last time is the same row unless the team changed; another
+/// object (its body typed into, say) is compared by what its row shows. Not thread-safe (the
+/// page's one thread).
+export class MatrixChanges {
+  constructor() {
+    this.columnsKey = null;
+    this.rows = new Map(); // section id -> {section, key}
+  }
+
+  /// Compares doc and team with the last update and remembers them. Returns
+  ///   {institutions, columnsChanged, order: [section id], changed: [row], removed: [section id],
+  ///    unknown: [institution]}
+  /// `columnsChanged`: the team's institutions differ (every row is in `changed`); `changed`:
+  /// the rows to draw again, in document order; `removed`: rows no longer in the document;
+  /// `unknown`: institutions not in the team with an approval on a section that changed (someone
+  /// joined: the team is worth loading again).
+  update(doc, team) {
+    const institutions = matrixInstitutions(team);
+    const columnsKey = JSON.stringify(institutions);
+    const columnsChanged = columnsKey !== this.columnsKey;
+    if (columnsChanged) {
+      this.columnsKey = columnsKey;
+      this.rows.clear();
+    }
+    const known = new Set(institutions);
+    const unknown = new Set();
+    const order = [];
+    const changed = [];
+    const live = new Set();
+    for (const s of doc.ordered()) {
+      order.push(s.id);
+      live.add(s.id);
+      const last = this.rows.get(s.id);
+      if (last && last.section === s) continue;
+      const row = signoffRow(s, institutions);
+      const key = JSON.stringify(row);
+      this.rows.set(s.id, { section: s, key });
+      if (s.approvals) for (const i of s.approvals.keys()) if (!known.has(i)) unknown.add(i);
+      if (!last || last.key !== key) changed.push(row);
+    }
+    const removed = [];
+    for (const id of this.rows.keys()) {
+      if (!live.has(id)) removed.push(id);
+    }
+    for (const id of removed) this.rows.delete(id);
+    return { institutions, columnsChanged, order, changed, removed, unknown: [...unknown] };
+  }
 }
 
 // SHA-256 (FIPS 180-4) of bytes, for pages without WebCrypto.

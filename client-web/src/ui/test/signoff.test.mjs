@@ -7,7 +7,8 @@ import { describe, it } from 'node:test';
 
 import { Doc } from '../../doc_op.js';
 import {
-  can, sectionControls, sectionHash, sectionHashInput, sha256, shortHash, signoffMatrix, textFieldsOf,
+  MatrixChanges, can, sectionControls, sectionHash, sectionHashInput, sha256, shortHash, signoffMatrix,
+  textFieldsOf,
 } from '../signoff.js';
 
 // The contract's bytes, built independently of the code under test: for body then title, the
@@ -145,5 +146,59 @@ describe('the sign-off matrix', () => {
     const after = apply(Doc.fromJSON(SNAP), [{ unlock: 'a' }]);
     const row = signoffMatrix(after, TEAM).rows[0];
     assert.deepEqual([row.locked, row.approved, row.count], [false, false, 0]);
+  });
+});
+
+describe('the sign-off matrix\'s changes', () => {
+  const approve = (inst, user, time) => ({ approve: 'b', inst, user, time, hash: 'sha256:00' });
+
+  it('draws every row first, then none while nothing it shows changed', async () => {
+    const { apply } = await import('../../doc_op.js');
+    const changes = new MatrixChanges();
+    const doc = Doc.fromJSON(SNAP);
+    const first = changes.update(doc, TEAM);
+    assert.equal(first.columnsChanged, true);
+    assert.deepEqual(first.changed, signoffMatrix(doc, TEAM).rows);
+    assert.deepEqual(first.order, ['a', 'b', 'c']);
+    const again = changes.update(doc, [...TEAM].reverse());
+    assert.deepEqual([again.columnsChanged, again.changed, again.removed], [false, [], []]);
+    // Typing in a body makes a new section value but the same row.
+    const typed = apply(doc, [{ edit: 'c', f: 'body', op: ['more'] }]);
+    assert.deepEqual(changes.update(typed, TEAM).changed, []);
+  });
+
+  it('gives only the row an approval, a lock or a title changed, and the rows removed', async () => {
+    const { apply } = await import('../../doc_op.js');
+    const changes = new MatrixChanges();
+    let doc = Doc.fromJSON(SNAP);
+    changes.update(doc, TEAM);
+    doc = apply(doc, [approve('Universität Graz', 'Ana Silva', 1732900000999)]);
+    const approved = changes.update(doc, TEAM);
+    assert.deepEqual(approved.changed.map((r) => r.id), ['b']);
+    assert.deepEqual(approved.changed[0], signoffMatrix(doc, TEAM).rows[1]);
+    assert.equal(approved.changed[0].approved, true);
+    doc = apply(doc, [{ edit: 'c', f: 'title', op: [5, '!'] }, { unlock: 'a' }]);
+    assert.deepEqual(changes.update(doc, TEAM).changed.map((r) => r.id), ['a', 'c']);
+    doc = apply(doc, [{ lock: 'c' }]);
+    assert.deepEqual(changes.update(doc, TEAM).changed.map((r) => [r.id, r.locked]), [['c', true]]);
+    doc = apply(doc, [{ unlock: 'c' }, { remove: 'c' }]);
+    const gone = changes.update(doc, TEAM);
+    assert.deepEqual([gone.changed, gone.removed, gone.order], [[], ['c'], ['a', 'b']]);
+  });
+
+  it('draws every row again when the team changes, and names approvers outside it', async () => {
+    const { apply } = await import('../../doc_op.js');
+    const changes = new MatrixChanges();
+    let doc = Doc.fromJSON(SNAP);
+    changes.update(doc, TEAM);
+    doc = apply(doc, [approve('Open Universiteit', 'Kim Berg', 1732900001000)]);
+    const joined = changes.update(doc, TEAM);
+    assert.deepEqual(joined.changed, []); // no column of the matrix shows it yet
+    assert.deepEqual(joined.unknown, ['Open Universiteit']);
+    const bigger = changes.update(doc, [...TEAM, 'Open Universiteit']);
+    assert.equal(bigger.columnsChanged, true);
+    assert.deepEqual(bigger.institutions, ['Masaryk University', 'Open Universiteit', 'Universität Graz']);
+    assert.deepEqual(bigger.changed.map((r) => r.id), ['a', 'b', 'c']);
+    assert.deepEqual(bigger.unknown, []);
   });
 });
