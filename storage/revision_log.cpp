@@ -1,6 +1,9 @@
 #include "storage/revision_log.hpp"
 
 #include <fcntl.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -17,6 +20,7 @@
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
+#include <rocksdb/write_buffer_manager.h>
 
 #include <algorithm>
 #include <atomic>
@@ -70,11 +74,33 @@ constexpr std::string_view kFormatKey = "jointly.format_version";
 constexpr std::string_view kFormatVersion = "2";
 constexpr std::string_view kFormatVersionWithoutHistory = "1";
 
-// Memory RocksDB may hold: memtables of all families together, and the block cache shared by
-// all of them. Table files are read through the page cache as well, so a small block cache
-// costs little; an open document lives in the server's memory, not here.
-constexpr std::size_t kWriteBuffers = std::size_t{16} << 20;
-constexpr std::size_t kBlockCache = std::size_t{16} << 20;
+// Memory RocksDB may hold, as one budget: the block cache, shared by all families, holds the
+// data blocks read, the table files' index and filter blocks (which RocksDB otherwise keeps
+// outside any bound, growing with the store), and a reservation for the memtables of all
+// families together (kWriteBuffers of it at most; they flush at that size). Table files are read
+// through the page cache as well, so a small cache costs little; an open document lives in the
+// server's memory, not here.
+constexpr std::size_t kMemoryBudget = std::size_t{24} << 20;
+constexpr std::size_t kWriteBuffers = std::size_t{12} << 20;
+
+// The cache of kMemoryBudget, one for every store of the process.
+const std::shared_ptr<rocksdb::Cache>& shared_cache() {
+  static const std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(kMemoryBudget);
+  return cache;
+}
+
+// glibc's malloc serves a block above its mmap threshold from a mapping of its own, which goes
+// back to the system when freed; but it raises the threshold to the size of every such block
+// freed, after which the memtables' arena blocks (write_buffer_size / 8 each) come from the heap
+// like small ones, where a flush leaves holes that other data pins. A fixed threshold (the
+// default's starting value) keeps large blocks in mappings. Process-wide; set once at the first
+// open of a store.
+void keep_large_blocks_mapped() {
+#if defined(__GLIBC__)
+  static const bool done = [] { return mallopt(M_MMAP_THRESHOLD, 128 * 1024) == 1; }();
+  (void)done;
+#endif
+}
 
 enum Family : std::size_t {
   kDefault,
@@ -381,9 +407,11 @@ struct RevisionLog::Impl {
     d.atomic_flush = true;
     d.max_background_jobs = 2;
     // Memory is bounded, not left to RocksDB's defaults (64 MiB of memtable per family, eight
-    // families): all memtables together flush at kWriteBuffers, so a server editing for hours
-    // stays flat (the 30-minute soak grew from 28 to 173 MiB with the defaults).
-    d.db_write_buffer_size = kWriteBuffers;
+    // families): all memtables together flush at kWriteBuffers, reserved in the block cache, so
+    // a server editing for hours stays flat (the 30-minute soak grew from 28 to 173 MiB with
+    // the defaults).
+    d.write_buffer_manager =
+        std::make_shared<rocksdb::WriteBufferManager>(kWriteBuffers, shared_cache());
     d.keep_log_file_num = 5;
     d.avoid_flush_during_shutdown = false;
     d.listeners.push_back(std::make_shared<NoResumeAfterWalFailure>());
@@ -402,9 +430,11 @@ struct RevisionLog::Impl {
     if (family == kHistory) {
       c.memtable_insert_with_hint_prefix_extractor = std::make_shared<HistoryRunHint>();
     }
-    static const std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(kBlockCache);
     rocksdb::BlockBasedTableOptions t;
-    t.block_cache = cache;
+    t.block_cache = shared_cache();
+    t.cache_index_and_filter_blocks = true;
+    // The newest files' are read by almost every lookup: never evicted while those files live.
+    t.pin_l0_filter_and_index_blocks_in_cache = true;
     t.format_version = 5;
     if (family == kDedupe || family == kDocuments) {
       // Every append looks its (client id, seq) up, and almost always misses: bloom filters
@@ -1114,6 +1144,7 @@ Result<std::unique_ptr<RevisionLog>> RevisionLog::open(const std::string& dir, O
     auto impl = std::make_unique<Impl>();
     impl->dir_ = dir;
     impl->options_ = std::move(options);
+    keep_large_blocks_mapped();
     if (auto s = impl->open(); !s.ok()) return s;
     impl->opened_ = true;
     if (!impl->options_.read_only) impl->start_writer();
