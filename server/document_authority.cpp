@@ -366,6 +366,7 @@ protocol::Result<std::uint64_t> DocumentAuthority::append_revision(protocol::Doc
   ++in_flight_;
   dedupe_[std::make_pair(info.client_id, info.client_seq)] = rev;
   tail_.push_back(TailEntry{rev, std::move(op), std::move(info), origin});
+  tail_bytes_ += footprint(tail_.back());
   return rev;
 }
 
@@ -521,10 +522,38 @@ void DocumentAuthority::on_durable(std::uint64_t rev, const Completion& c) {
 }
 
 void DocumentAuthority::prune_tail() {
-  while (tail_.size() > options_.history_tail && tail_.front().rev <= durable_rev_) {
+  while ((tail_.size() > options_.history_tail || tail_bytes_ > options_.history_tail_bytes) &&
+         !tail_.empty() && tail_.front().rev <= durable_rev_) {
     dedupe_.erase(std::make_pair(tail_.front().info.client_id, tail_.front().info.client_seq));
+    tail_bytes_ -= footprint(tail_.front());
     tail_.pop_front();
   }
+}
+
+std::size_t DocumentAuthority::footprint(const TailEntry& e) {
+  // Heap blocks are counted at their requested size: an estimate, but one that grows with
+  // everything the entry holds.
+  auto text = [](const std::string& s) { return s.size(); };
+  std::size_t n = sizeof(TailEntry) + text(e.info.author) + text(e.info.institution) +
+                  2 * text(e.info.client_id) +  // its own copy and dedupe_'s key
+                  sizeof(std::pair<const std::pair<std::string, std::uint64_t>, std::uint64_t>) +
+                  4 * sizeof(void*);  // dedupe_'s node links
+  for (const auto& s : e.info.sections) n += sizeof(std::string) + text(s);
+  for (const auto& c : e.op.components) {
+    n += sizeof(protocol::DocComponent) + text(protocol::section_of(c));
+    if (const auto* edit = std::get_if<protocol::SectionEdit>(&c)) {
+      for (const auto& tc : edit->op.components()) n += sizeof(tc) + text(tc.text);
+    } else if (const auto* a = std::get_if<protocol::SectionAdd>(&c)) {
+      n += text(a->position) + text(a->title) + text(a->body) + text(a->kind) + bytes_of(a->fields);
+    } else if (const auto* r = std::get_if<protocol::SectionRestore>(&c)) {
+      n += text(r->title) + text(r->body) + bytes_of(r->fields);
+    } else if (const auto* m = std::get_if<protocol::SectionMove>(&c)) {
+      n += text(m->position);
+    } else if (const auto* ap = std::get_if<protocol::SectionApprove>(&c)) {
+      n += text(ap->institution) + text(ap->approval.user) + text(ap->approval.text_hash);
+    }
+  }
+  return n;
 }
 
 void DocumentAuthority::close_all(std::uint16_t code, const std::string& reason) {

@@ -86,8 +86,13 @@ class Subscriber {
 };
 
 struct AuthorityOptions {
-  std::uint64_t max_rev_lag = 10000;           // the retained window for submit/presence revs
-  std::size_t history_tail = 1000;             // durable revisions kept in memory
+  std::uint64_t max_rev_lag = 10000;  // the retained window for submit/presence revs
+  // Durable revisions kept in memory (older ones are read from storage when needed): at most
+  // history_tail of them, and at most history_tail_bytes by their estimated footprint, so that
+  // a document of large ops (pastes) keeps no more than one of small ones. Not the window of
+  // revisions a client may name (max_rev_lag): that holds whatever is in memory.
+  std::size_t history_tail = 1000;
+  std::size_t history_tail_bytes = 256 << 10;
   std::uint64_t max_document_bytes = 8 << 20;  // UTF-8 bytes of all titles and bodies
 };
 
@@ -158,6 +163,9 @@ class DocumentAuthority : public std::enable_shared_from_this<DocumentAuthority>
   const protocol::Document& document() const { return doc_; }
   std::uint64_t document_bytes() const { return doc_bytes_; }
   bool subscribed(std::uint64_t connection) const { return subs_.count(connection) != 0; }
+  // The revisions in memory (AuthorityOptions::history_tail) and their estimated footprint.
+  std::size_t tail_revisions() const { return tail_.size(); }
+  std::size_t tail_bytes() const { return tail_bytes_; }
   std::size_t subscribers() const { return subs_.size(); }
   // No subscriber and no revision waiting for storage: safe to unload.
   bool idle() const { return subs_.empty() && in_flight_ == 0; }
@@ -243,6 +251,9 @@ class DocumentAuthority : public std::enable_shared_from_this<DocumentAuthority>
   void clear_presence(const std::string& client, std::uint64_t connection);
   std::uint64_t section_bytes(const protocol::DocOp& op) const;
   void prune_tail();
+  // The memory an entry of tail_ holds, estimated: its own size, its strings and op, and its
+  // dedupe_ node.
+  static std::size_t footprint(const TailEntry& e);
   std::uint64_t tail_first() const { return tail_.empty() ? head_ + 1 : tail_.front().rev; }
 
   storage::Store& store_;
@@ -261,6 +272,7 @@ class DocumentAuthority : public std::enable_shared_from_this<DocumentAuthority>
   bool failed_ = false;
   // Revisions in memory: every one not yet durable, and up to history_tail durable ones.
   std::deque<TailEntry> tail_;
+  std::size_t tail_bytes_ = 0;  // footprint() of every entry of tail_
   // (client, seq) -> revision, for every revision in tail_ (and every pending one).
   std::map<std::pair<std::string, std::uint64_t>, std::uint64_t> dedupe_;
   std::map<std::uint64_t, std::vector<Waiter>> waiters_;  // by revision

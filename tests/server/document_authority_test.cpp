@@ -168,6 +168,56 @@ TEST_F(AuthorityTest, TransformReadsRevisionsOlderThanTheTailFromStorage) {
   EXPECT_EQ((*bob->last("ack"))["rev"], 7);
 }
 
+TEST_F(AuthorityTest, TheTailIsBoundedByBytesAndOlderRevisionsComeFromStorage) {
+  AuthorityOptions o;
+  o.history_tail_bytes = 8 << 10;  // a few of the 2 KiB inserts below
+  auto a = load(o);
+  auto alice = join(*a, 1, "alice");
+  const std::string paste(2048, 'p');
+  const int kRevisions = 12;
+  for (int i = 1; i <= kRevisions; ++i) {
+    a->submit(make_peer(1, "alice"), alice,
+              submit(doc_id_, i - 1, "alice", i,
+                     json::array({{{"edit", "b"}, {"f", "body"}, {"op", json::array({paste})}}})));
+    wait_for(*alice, "ack", i);
+    EXPECT_LE(a->tail_bytes(), o.history_tail_bytes + 4096) << "after revision " << i;
+  }
+  // Far fewer than history_tail (1000) revisions stay in memory, and never none: the newest.
+  EXPECT_GE(a->tail_revisions(), 1u);
+  EXPECT_LE(a->tail_revisions(), 4u);
+  EXPECT_GT(a->tail_bytes(), 2048u);
+  // The revisions a client may name are still max_rev_lag's, not the tail's: an op made at
+  // revision 0 is transformed through all twelve (the older ones read from storage) ...
+  auto bob = join(*a, 2, "bob");
+  a->submit(make_peer(2, "bob"), bob,
+            submit(doc_id_, 0, "bob", 1, json::parse(R"([{"edit":"b","f":"body","op":[5,"!"]}])")));
+  wait_for(*bob, "ack");
+  EXPECT_EQ((*bob->last("ack"))["rev"], kRevisions + 1);
+  std::string want;
+  for (int i = 0; i < kRevisions; ++i) want += paste;
+  EXPECT_EQ(testing::body_of(a->document(), "b"), want + "world!");
+  // ... a resubmission of a revision no longer in memory gets its original ack from storage ...
+  a->submit(make_peer(1, "alice"), alice,
+            submit(doc_id_, 0, "alice", 1,
+                   json::array({{{"edit", "b"}, {"f", "body"}, {"op", json::array({paste})}}})));
+  EXPECT_EQ(*alice->last("ack"),
+            json::parse(R"({"type":"ack","doc":1,"seq":1,"rev":1,"duplicate":true})"));
+  EXPECT_EQ(a->head(), static_cast<std::uint64_t>(kRevisions + 1));
+  // ... an open from revision 1 gets every later revision ...
+  auto carol = join(*a, 3, "carol", 1);
+  auto ops = carol->last("ops");
+  ASSERT_TRUE(ops);
+  EXPECT_EQ((*ops)["ops"].size(), static_cast<std::size_t>(kRevisions));
+  // ... and only a rev beyond max_rev_lag is rev_too_old.
+  AuthorityOptions narrow = o;
+  narrow.max_rev_lag = 3;
+  auto b = load(narrow);
+  auto dave = join(*b, 4, "dave");
+  b->submit(make_peer(4, "dave"), dave,
+            submit(doc_id_, 2, "dave", 1, json::parse(R"([{"edit":"a","f":"body","op":["D"]}])")));
+  EXPECT_EQ((*dave->last("error"))["code"], "rev_too_old");
+}
+
 TEST_F(AuthorityTest, ResubmissionGetsTheOriginalAck) {
   auto a = load();
   auto alice = join(*a, 1, "alice");
