@@ -525,6 +525,7 @@ json revision_json(const RevisionMessage& r) {
   j["author"] = r.author;
   j["institution"] = r.institution;
   j["time"] = r.time_ms;
+  if (r.restored_from != 0) j["restored_from"] = r.restored_from;
   return j;
 }
 
@@ -686,6 +687,10 @@ std::string encode_op(std::uint64_t doc, const RevisionMessage& r) {
   append_string(out, r.institution);
   out += ",\"op\":";
   out += op;
+  if (r.restored_from != 0) {
+    out += ",\"restored_from\":";
+    append_number(out, r.restored_from);
+  }
   out += ",\"rev\":";
   append_number(out, r.rev);
   out += ",\"seq\":";

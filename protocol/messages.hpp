@@ -137,6 +137,9 @@ struct RevisionMessage {
   std::string author;
   std::string institution;
   std::int64_t time_ms = 0;
+  // The revision a history restore brought back (PROTOCOL.md, "History API"); 0: not a restore,
+  // and left out of the message.
+  std::uint64_t restored_from = 0;
 };
 
 // Another client's presence, as the server sends it.

@@ -96,6 +96,7 @@ protocol::RevisionMessage revision_message(std::uint64_t rev, const protocol::Do
   m.author = info.author;
   m.institution = info.institution;
   m.time_ms = info.server_time_ms;
+  m.restored_from = info.restored_from;
   return m;
 }
 
@@ -593,12 +594,9 @@ void DocumentAuthority::fail(const storage::Status& status) {
 }
 
 std::string DocumentAuthority::encode_revision(std::uint64_t rev, const TailEntry& e) const {
-  std::string msg = protocol::encode_op(id_, revision_message(rev, e.op, e.info));
-  if (e.info.restored_from == 0) return msg;
-  // A restore: clients show "restored from revision R" (PROTOCOL.md, "History API").
-  auto j = nlohmann::json::parse(msg);
-  j["restored_from"] = e.info.restored_from;
-  return j.dump();
+  // A restore carries restored_from: clients show "restored from revision R" (PROTOCOL.md,
+  // "History API").
+  return protocol::encode_op(id_, revision_message(rev, e.op, e.info));
 }
 
 void DocumentAuthority::broadcast(const std::shared_ptr<const std::string>& msg,

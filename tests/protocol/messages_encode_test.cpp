@@ -141,6 +141,7 @@ TEST(MessagesEncode, OpMatchesTheTreeEncoding) {
       default:
         r.time_ms = static_cast<std::int64_t>(rng() >> 1);
     }
+    r.restored_from = rng() % 3 == 0 ? random_number(rng) : 0;  // a history restore, or not
     const std::uint64_t doc = random_number(rng);
     ASSERT_EQ(encode_op(doc, r), tree_op(doc, r)) << "case " << i;
   }
@@ -159,6 +160,18 @@ TEST(MessagesEncode, OpEscapesAsJson) {
             "{\"author\":\"A \\\"q\\\" \\\\ \\u0001\\n\xc3\xa9\",\"client\":\"c1\",\"doc\":9,"
             "\"institution\":\"bad \xef\xbf\xbd\",\"op\":[],\"rev\":5,\"seq\":2,\"time\":-3,"
             "\"type\":\"op\"}");
+}
+
+TEST(MessagesEncode, ARestoreSaysWhichRevisionItBroughtBack) {
+  RevisionMessage r{8, json::array(), "history:restore", 0, "Ana", "Uni Graz", 7, 3};
+  EXPECT_EQ(encode_op(1, r),
+            R"({"author":"Ana","client":"history:restore","doc":1,"institution":"Uni Graz",)"
+            R"("op":[],"restored_from":3,"rev":8,"seq":0,"time":7,"type":"op"})");
+  const json ops = json::parse(encode_ops(1, 7, 8, {r}, {}, "viewer"));
+  EXPECT_EQ(ops["ops"][0]["restored_from"], 3);
+  r.restored_from = 0;
+  EXPECT_FALSE(
+      json::parse(encode_ops(1, 7, 8, {r}, {}, "viewer"))["ops"][0].contains("restored_from"));
 }
 
 }  // namespace

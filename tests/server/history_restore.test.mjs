@@ -1,7 +1,8 @@
 // Restore from history and the course routes over real sockets: a leader restores a section to
 // an earlier revision; a client with the document open receives the restore as an op with
 // restored_from and, applying it, ends with the server's text; after a restart the history list
-// still says restored_from. A course document made from the template answers its checks and
+// still says restored_from, and a client catching up from before the restore receives it in
+// `ops` with restored_from too. A course document made from the template answers its checks and
 // refuses its course description until it is approved.
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -77,6 +78,14 @@ it('a restore reaches every subscriber with restored_from and survives a restart
     const entry = list.entries.find((e) => e.rev === restored.body.rev);
     assert.equal(entry.restored_from, ack1.rev);
     assert.equal(list.entries.filter((e) => e.restored_from !== undefined).length, 1);
+    // A client catching up from before the restore sees it in `ops` as it was broadcast.
+    const late = await joinDocument(server, { doc });
+    late.c.send({ type: 'open', doc, rev: ack2.rev });
+    const ops = await late.c.nextType('ops');
+    assert.deepEqual(ops.ops.map((o) => [o.rev, o.restored_from]),
+      [[restored.body.rev, ack1.rev], [after.rev, undefined]]);
+    assert.equal(ops.ops[0].client, 'history:restore');
+    late.c.close();
   } finally {
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -100,6 +109,53 @@ it('a course document answers its checks and refuses an unapproved course descri
     assert.equal((await desc.json()).error.code, 'not_approved');
     const other = await server.fetch(`/api/documents/${doc}/checks`, { as: 'reviewer' });
     assert.equal(other.status, 403, 'a non-member');
+  } finally {
+    await server.stop();
+    server.cleanup();
+  }
+});
+
+it('every history route: 401 without a session, 403 to a non-member, reads for every role, changes for editors', async () => {
+  const server = await startServer();
+  try {
+    // Document 1 has the demo leader, editor and reviewer; the new one only its leader.
+    const { c, snapshot } = await joinDocument(server, { doc: 1, as: 'editor' });
+    const first = snapshot.snapshot.sections[0];
+    const ack = await submitAndAck(c, { doc: 1, rev: snapshot.rev, seq: 1, op: [{ edit: first.id, f: 'body', op: ['More. '] }] });
+    assert.equal(ack.type, 'ack', JSON.stringify(ack));
+    c.close();
+    const priv = (await post(server, '/api/documents', { title: 'Leader only' })).body.id;
+    const reads = ['', '?group=0', `/at/${ack.rev}`, `/at/${ack.rev}?section=${first.id}`, '/diff?from=0',
+      `/blame/${first.id}`, '/contributions', '/versions', '/export?format=md', '/export?format=html',
+      '/export?format=json'];
+    const changes = [['/versions', { name: `named ${ack.rev}`, rev: ack.rev }, 201], ['/restore', { rev: ack.rev }, 200]];
+    for (const r of reads) {
+      const none = await fetch(`${server.http}/api/documents/1/history${r}`);
+      assert.equal(none.status, 401, `no session: ${r}`);
+      assert.equal((await none.json()).error.code, 'unauthenticated');
+      for (const as of ['leader', 'editor', 'reviewer']) {
+        assert.equal((await server.fetch(`/api/documents/1/history${r}`, { as })).status, 200, `${as}: ${r}`);
+        if (as === 'leader') continue;
+        const other = await server.fetch(`/api/documents/${priv}/history${r}`, { as });
+        assert.equal(other.status, 403, `${as}, not a member: ${r}`);
+        assert.equal((await other.json()).error.code, 'forbidden');
+      }
+    }
+    const send = (doc, route, body, as) => server.fetch(`/api/documents/${doc}/history${route}`, {
+      as, method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
+    });
+    for (const [route, body, ok] of changes) {
+      const none = await fetch(`${server.http}/api/documents/1/history${route}`, {
+        method: 'POST', headers: { Origin: server.http, 'Content-Type': 'application/json' }, body: JSON.stringify(body),
+      });
+      assert.equal(none.status, 401, `no session: POST ${route}`);
+      const reviewer = await send(1, route, body, 'reviewer');
+      assert.equal(reviewer.status, 403, `reviewer: POST ${route}`);
+      assert.equal((await reviewer.json()).error.code, 'forbidden');
+      assert.equal((await send(priv, route, body, 'editor')).status, 403, `editor, not a member: POST ${route}`);
+      const editor = await send(1, route, body, 'editor');
+      assert.equal(editor.status, ok, `editor: POST ${route}: ${await editor.text()}`);
+    }
   } finally {
     await server.stop();
     server.cleanup();
