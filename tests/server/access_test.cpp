@@ -404,7 +404,11 @@ TEST_F(AccessTest, ALockAndAnEditRacingConvergeAndTheEditAppliesIffOrderedFirst)
     const bool applied = server_a.body.to_string() != "hello";
     EXPECT_EQ(applied, edit_first);
     if (!edit_first) {
-      EXPECT_EQ(es->last("error").value()["code"], "section_locked");
+      const json refusal = es->last("error").value();
+      EXPECT_EQ(refusal["code"], "section_locked");
+      // It names the section, so the client can keep the text beside it.
+      EXPECT_NE(refusal["message"].get<std::string>().find("section \"a\""), std::string::npos)
+          << refusal["message"];
     }
     EXPECT_EQ(protocol::to_json(lc.confirmed), protocol::to_json(a->document()));
     EXPECT_EQ(protocol::to_json(ec.confirmed), protocol::to_json(a->document()));
