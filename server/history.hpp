@@ -93,16 +93,19 @@ struct SectionBlameView {
   bool live = false;
   std::vector<BlameSpan> title;
   std::vector<BlameSpan> body;
+  // Every named field of the section, by name (an empty one with no spans).
+  std::vector<std::pair<std::string, std::vector<BlameSpan>>> fields;
 };
 
-// Who wrote every character of a section as of revision rev, with its text.
+// Who wrote every character of a section (title, body, named fields) as of revision rev, with
+// its text.
 // Errors: not_found (no such document or revision), storage_failed.
 protocol::Result<SectionBlameView> blame_section(storage::Store& store, storage::DocumentId id,
                                                  std::string_view section, std::uint64_t rev);
 
 struct InstitutionShare {
   std::string institution;
-  std::uint64_t characters = 0;  // of the section's title and body at the revision
+  std::uint64_t characters = 0;  // of the section's title, body and named fields at the revision
   std::uint64_t revisions = 0;   // revisions of this institution that touched the section
 };
 struct SectionContributions {
@@ -122,8 +125,14 @@ protocol::Result<std::vector<SectionContributions>> contributions(storage::Store
 // field with text as "### its name" and its text.
 std::string export_markdown(const protocol::Document& doc, std::string_view title);
 // A standalone HTML page: the title and the section titles escaped, each body rendered by
-// cmark-gfm in its safe mode (raw HTML and dangerous URLs never pass through).
+// cmark-gfm in its safe mode (raw HTML and dangerous URLs never pass through). Its head
+// carries export_html_policy() as a <meta> Content-Security-Policy, so a downloaded copy opened
+// from disk runs no script and loads nothing, whatever a body holds.
 std::string export_html(const protocol::Document& doc, std::string_view title);
+// The exported page's Content-Security-Policy: default-src 'none', its one inline <style>
+// allowed by its SHA-256 hash, base-uri and form-action 'none'. The history API sends it as
+// the answer's header too.
+std::string_view export_html_policy();
 // {"document":{"id","title"},"rev","version"?,"sections":[{id,title,body,fields?}],
 //  "snapshot"}.
 nlohmann::json export_json(const protocol::Document& doc, const storage::DocumentMeta& meta,

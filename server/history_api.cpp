@@ -294,11 +294,13 @@ HttpAnswer blame(const Request& r, std::string_view section_text) {
   if (!rev) return error;
   auto b = blame_section(r.store, r.doc, *section, *rev);
   if (!b.ok()) return error_answer(b.error());
-  return json_answer(200, {{"rev", b->rev},
-                           {"section", *section},
-                           {"live", b->live},
-                           {"title", spans_json(b->title)},
-                           {"body", spans_json(b->body)}});
+  json j = {{"rev", b->rev},
+            {"section", *section},
+            {"live", b->live},
+            {"title", spans_json(b->title)},
+            {"body", spans_json(b->body)}};
+  for (const auto& [name, spans] : b->fields) j["fields"][name] = spans_json(spans);
+  return json_answer(200, j);
 }
 
 HttpAnswer contributions_of(const Request& r) {
@@ -398,8 +400,7 @@ HttpAnswer export_doc(const Request& r) {
   } else if (format->second == "html") {
     a.content_type = "text/html; charset=utf-8";
     a.body = export_html(doc->doc, r.meta.title);
-    a.headers.emplace_back("Content-Security-Policy",
-                           "default-src 'none'; style-src 'unsafe-inline'");
+    a.headers.emplace_back("Content-Security-Policy", std::string(export_html_policy()));
     ext = "html";
   } else if (format->second == "json") {
     a.body = export_json(doc->doc, r.meta, rev, version)

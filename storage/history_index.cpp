@@ -39,7 +39,9 @@ constexpr char kBlame = 'B';
 
 constexpr char kGroupRecordVersion = 1;
 constexpr char kVersionRecordVersion = 1;
-constexpr char kBlameRecordVersion = 1;
+// Version 1 records (title and body only, before named fields were blamed) are not read: a
+// blame that meets one starts from revision 0 and writes version 2 records in their place.
+constexpr char kBlameRecordVersion = 2;
 
 using KeyValue = HistoryIndexWriter::KeyValue;
 
@@ -642,17 +644,24 @@ bool apply_blame(SectionBlame& b, const protocol::DocOp& op, std::string_view se
             if (!b.live) return true;  // an edit of a removed section is dropped
             if (c.field == protocol::Field::title) return apply_text(b.title, c.op, rev);
             if (c.field == protocol::Field::body) return apply_text(b.body, c.op, rev);
-            return true;  // named fields are not blamed (yet)
+            // A field the blame has not met yet is empty (a restore left it out).
+            auto& runs = b.fields[std::string(c.field.name())];
+            return apply_text(runs, c.op, rev);
           } else if constexpr (std::is_same_v<T, protocol::SectionAdd> ||
                                std::is_same_v<T, protocol::SectionRestore>) {
             b.live = true;
             b.title = fresh_runs(c.title, rev);
             b.body = fresh_runs(c.body, rev);
+            if constexpr (std::is_same_v<T, protocol::SectionAdd>) b.fields.clear();
+            // A restore brings back the fields the section has; one it leaves out comes back "".
+            for (auto& [name, runs] : b.fields) runs.clear();
+            for (const auto& [name, text] : c.fields) b.fields[name] = fresh_runs(text, rev);
             return true;
           } else if constexpr (std::is_same_v<T, protocol::SectionRemove>) {
             b.live = false;
             b.title.clear();
             b.body.clear();
+            for (auto& [name, runs] : b.fields) runs.clear();  // the names stay, as in the document
             return true;
           } else {
             return true;  // move, lock, unlock, approve: the text stays as it is
@@ -687,15 +696,24 @@ void prune_authors(SectionBlame& b) {
   for (const auto* runs : {&b.title, &b.body}) {
     for (const auto& r : *runs) used.insert(r.rev);
   }
+  for (const auto& [name, runs] : b.fields) {
+    for (const auto& r : runs) used.insert(r.rev);
+  }
   std::erase_if(b.authors, [&](const BlameAuthor& a) { return used.count(a.rev) == 0; });
 }
 
-// 01 live title-runs body-runs #people (author institution)... #authors (rev person time)...
+// 02 live title-runs body-runs #fields (name runs)... #people (author institution)...
+// #authors (rev person time)...
 std::string encode_blame(const SectionBlame& b) {
   std::string v(1, kBlameRecordVersion);
   v.push_back(b.live ? 1 : 0);
   put_runs(v, b.title);
   put_runs(v, b.body);
+  enc::put_varint(v, b.fields.size());
+  for (const auto& [name, runs] : b.fields) {
+    enc::put_bytes(v, name);
+    put_runs(v, runs);
+  }
   std::vector<std::pair<std::string_view, std::string_view>> people;
   std::string who;
   for (const auto& a : b.authors) {
@@ -723,6 +741,11 @@ bool decode_blame(std::string_view in, SectionBlame& b) {
   if (!get_runs(in, b.title) || !get_runs(in, b.body) || !enc::get_varint(in, n) || n > in.size()) {
     return false;
   }
+  for (std::uint64_t i = 0; i < n; ++i) {
+    std::string name;
+    if (!enc::get_bytes(in, name) || !get_runs(in, b.fields[name])) return false;
+  }
+  if (!enc::get_varint(in, n) || n > in.size()) return false;
   std::vector<std::pair<std::string, std::string>> people(n);
   for (auto& [author, institution] : people) {
     if (!enc::get_bytes(in, author) || !enc::get_bytes(in, institution)) return false;
@@ -757,6 +780,9 @@ Result<SectionBlame> History::blame(DocumentId id, std::string_view section, std
     std::uint64_t from = 0;
     auto cp = edge(log, with_be64(checkpoints, 0), with_be64(checkpoints, rev), true);
     if (!cp.ok()) return cp.status();
+    // A version 1 checkpoint has no named fields: start over from revision 0 (this blame
+    // writes version 2 checkpoints over the old ones as it passes them).
+    if (*cp && !(*cp)->second.empty() && (*cp)->second.front() == 1) cp->reset();
     if (*cp) {
       if (!decode_blame((*cp)->second, b)) return corrupt(id, "a blame checkpoint is damaged");
       from = tail64((*cp)->first);
@@ -768,6 +794,7 @@ Result<SectionBlame> History::blame(DocumentId id, std::string_view section, std
         b.live = true;
         b.title = fresh_runs(s->title.to_string(), 0);
         b.body = fresh_runs(s->body.to_string(), 0);
+        for (const auto& [name, text] : s->fields) b.fields[name] = fresh_runs(text.to_string(), 0);
         b.authors.push_back(BlameAuthor{0, "", "", 0});
       }
     }

@@ -27,6 +27,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -146,10 +147,6 @@ struct BlameRun {
   friend bool operator==(const BlameRun&, const BlameRun&) = default;
 };
 
-// Who wrote each code point of a section's title and body as of a revision. Restored text
-// (a `restore` component) counts as written by the restoring revision; RevisionInfo::
-// restored_from says where it came from. Text the document was created with is revision 0's.
-// Title and body only: named fields (protocol/document.hpp) are not blamed.
 // Who made a revision that wrote text still in a blame (revision 0: nobody, time 0).
 struct BlameAuthor {
   std::uint64_t rev = 0;
@@ -159,11 +156,17 @@ struct BlameAuthor {
   friend bool operator==(const BlameAuthor&, const BlameAuthor&) = default;
 };
 
+// Who wrote each code point of a section's title, body and named fields (protocol/document.hpp)
+// as of a revision. Restored text (a `restore` component) counts as written by the restoring
+// revision; RevisionInfo::restored_from says where it came from. Text the document was created
+// with is revision 0's.
 struct SectionBlame {
   std::uint64_t rev = 0;
-  bool live = false;  // the section exists at rev and is not removed (else both are empty)
+  bool live = false;  // the section exists at rev and is not removed (else every run is empty)
   std::vector<BlameRun> title;
   std::vector<BlameRun> body;
+  // Every named field the section has (fixed by its add), by name; an empty field has no runs.
+  std::map<std::string, std::vector<BlameRun>, std::less<>> fields;
   // One per revision named in the runs, by revision: kept with the checkpoints, so a blame
   // reads no revision but those it replays.
   std::vector<BlameAuthor> authors;

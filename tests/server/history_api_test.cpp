@@ -1,6 +1,8 @@
 // server/history_api.hpp: every route, for every role and for a non-member, and its errors.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "server/history.hpp"
@@ -215,6 +217,10 @@ TEST_F(HistoryApi, ExportsAtARevisionOrANamedVersion) {
   auto html = get(doc("/export?rev=25&format=html"));
   EXPECT_EQ(html.content_type, "text/html; charset=utf-8");
   EXPECT_NE(html.body.find("<h1>Data literacy</h1>"), std::string::npos);
+  const auto csp = std::find_if(html.headers.begin(), html.headers.end(),
+                                [](const auto& h) { return h.first == "Content-Security-Policy"; });
+  ASSERT_NE(csp, html.headers.end());
+  EXPECT_EQ(csp->second, export_html_policy());
   auto js = get(doc("/export?version=v%201&format=json"));
   auto j = json::parse(js.body);
   EXPECT_EQ(j["rev"], 25);

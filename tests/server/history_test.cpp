@@ -5,6 +5,7 @@
 #include <map>
 #include <random>
 
+#include <sodium.h>
 #include <nlohmann/json.hpp>
 
 #include "server/history.hpp"
@@ -103,6 +104,7 @@ TEST(History, TheDocumentAtARevisionIsTheReplayOfItsOps) {
 }
 
 TEST(History, BlameNamesTheAuthorAndInstitutionOfEveryCharacter) {
+  std::size_t named_fields = 0;
   for (std::uint64_t seed = 10; seed < 14; ++seed) {
     Fixture fx(seed, 300);
     std::mt19937_64 rng(seed);
@@ -134,9 +136,19 @@ TEST(History, BlameNamesTheAuthorAndInstitutionOfEveryCharacter) {
       if (b->live) {
         check(b->title, naive.title, s->title);
         check(b->body, naive.body, s->body);
+        // Every named field the section has, by name, each spelled by its spans.
+        ASSERT_EQ(b->fields.size(), s->fields.size());
+        for (const auto& [name, spans] : b->fields) {
+          ASSERT_TRUE(s->fields.count(name)) << name;
+          const auto who = naive.fields.find(name);
+          check(spans, who == naive.fields.end() ? std::vector<std::uint64_t>{} : who->second,
+                s->fields.at(name));
+        }
+        named_fields += b->fields.size();
       }
     }
   }
+  EXPECT_GT(named_fields, 0u) << "some blamed sections have named fields";
 }
 
 TEST(History, TemplateTextIsRevisionZeros) {
@@ -169,10 +181,14 @@ TEST(History, ContributionsCountCharactersAndRevisionsPerInstitution) {
   for (const auto& sc : *c) {
     const auto* s = fx.doc.find(sc.id);
     ASSERT_NE(s, nullptr);
-    EXPECT_EQ(sc.characters, s->title.size() + s->body.size());
+    std::uint64_t size = s->title.size() + s->body.size();
+    for (const auto& [name, text] : s->fields) size += text.size();
+    EXPECT_EQ(sc.characters, size) << "title, body and named fields";
     const auto naive = storage::testing::naive_blame(fx.ops, sc.id, fx.rev);
     std::map<std::string, std::uint64_t> chars, revs;
-    for (const auto* who : {&naive.title, &naive.body}) {
+    std::vector<const std::vector<std::uint64_t>*> all{&naive.title, &naive.body};
+    for (const auto& [name, who] : naive.fields) all.push_back(&who);
+    for (const auto* who : all) {
       for (auto r : *who) ++chars[fx.ops[r - 1].second.institution];
     }
     for (const auto& [op, info] : fx.ops) {
@@ -396,6 +412,38 @@ TEST(History, AddedAndRemovedSectionsCarryTheirNamedFields) {
         << name << ": the older text";
     EXPECT_EQ(side(runs, DiffRun::Kind::del), "") << name << ": the newer text";
   }
+}
+
+TEST(HistoryExport, TheHtmlPageCarriesAStrictPolicyThatAllowsOnlyItsOwnStyle) {
+  protocol::Document doc;
+  ASSERT_TRUE(protocol::apply(doc, storage::testing::add_section("v", "V", "Vision", "Text")).ok());
+  const auto html = export_html(doc, "Plan");
+  const std::string policy(export_html_policy());
+  // In the head, before anything a body could hold, so a copy opened from disk is covered.
+  const auto meta = html.find("<meta http-equiv=\"Content-Security-Policy\" content=\"");
+  ASSERT_NE(meta, std::string::npos) << html;
+  EXPECT_LT(meta, html.find("<title>"));
+  EXPECT_LT(html.find("</head>"), html.find("<body>"));
+  const auto start = html.find("content=\"", meta) + 9;
+  const std::string content = html.substr(start, html.find('"', start) - start);
+  EXPECT_EQ(content, policy);
+  EXPECT_EQ(policy.find_first_of("\"&<>"), std::string::npos) << policy;
+  EXPECT_EQ(policy.rfind("default-src 'none'; style-src 'sha256-", 0), 0u) << policy;
+  EXPECT_NE(policy.find("; base-uri 'none'; form-action 'none'"), std::string::npos) << policy;
+  EXPECT_EQ(policy.find("unsafe"), std::string::npos) << policy;
+  // Exactly one inline style, and the policy's hash is that style's SHA-256.
+  const auto open = html.find("<style>");
+  ASSERT_NE(open, std::string::npos);
+  EXPECT_EQ(html.find("<style", open + 1), std::string::npos);
+  EXPECT_EQ(html.find(" style="), std::string::npos);
+  const auto from = open + 7;
+  const std::string style = html.substr(from, html.find("</style>", from) - from);
+  ASSERT_GE(sodium_init(), 0);
+  unsigned char hash[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(hash, reinterpret_cast<const unsigned char*>(style.data()), style.size());
+  char b64[sodium_base64_ENCODED_LEN(crypto_hash_sha256_BYTES, sodium_base64_VARIANT_ORIGINAL)];
+  sodium_bin2base64(b64, sizeof b64, hash, sizeof hash, sodium_base64_VARIANT_ORIGINAL);
+  EXPECT_NE(policy.find("'sha256-" + std::string(b64) + "'"), std::string::npos) << policy;
 }
 
 TEST(HistoryExport, TheThreeFormatsCarryTheSameText) {

@@ -298,7 +298,9 @@ void expect_blame(History& h, const Fixture& fx, const std::string& section, std
     return out;
   };
   std::set<std::uint64_t> named;
-  for (const auto* runs : {&b->title, &b->body}) {
+  std::vector<const std::vector<BlameRun>*> all{&b->title, &b->body};
+  for (const auto& [name, runs] : b->fields) all.push_back(&runs);
+  for (const auto* runs : all) {
     for (const auto& run : *runs) {
       named.insert(run.rev);
       const BlameAuthor* who = b->author_of(run.rev);
@@ -310,6 +312,9 @@ void expect_blame(History& h, const Fixture& fx, const std::string& section, std
   EXPECT_EQ(b->authors.size(), named.size()) << "authors of revisions no longer in the text";
   EXPECT_EQ(expand(b->title), naive.title) << section << " at " << at;
   EXPECT_EQ(expand(b->body), naive.body) << section << " at " << at;
+  std::map<std::string, std::vector<std::uint64_t>> fields;
+  for (const auto& [name, runs] : b->fields) fields[name] = expand(runs);
+  EXPECT_EQ(fields, naive.fields) << section << " at " << at;
 }
 
 TEST(HistoryIndex, BlameMatchesANaiveReplayOverManySeeds) {
@@ -328,6 +333,50 @@ TEST(HistoryIndex, BlameMatchesANaiveReplayOverManySeeds) {
       expect_blame(h, fx, *it, rng() % (fx.rev + 1));
     }
   }
+}
+
+TEST(HistoryIndex, NamedFieldsAreBlamedAndVersion1CheckpointsAreReplaced) {
+  Fixture fx(41, 1500);
+  History h(*fx.store);
+  std::set<std::string> sections;
+  for (const auto& [op, info] : fx.ops) sections.insert(info.sections.begin(), info.sections.end());
+  std::size_t with_fields = 0;
+  for (const auto& s : sections) {
+    expect_blame(h, fx, s, fx.rev);
+    const auto* now = fx.doc.find(s);
+    if (now != nullptr && !now->fields.empty()) ++with_fields;
+  }
+  ASSERT_GT(with_fields, 0u) << "the random history gives some sections named fields";
+  // Every checkpoint written so far, turned into a version 1 record (title and body only, here
+  // empty): a blame must not start from one.
+  std::string lower;
+  encoding::put_be64(lower, fx.id);
+  lower.push_back('B');
+  const std::string upper = lower + std::string(1, '\xff');
+  std::vector<std::pair<std::string, std::string>> old;
+  ASSERT_TRUE(fx.store->log()
+                  .history_scan(lower, upper, false,
+                                [&](std::string_view k, std::string_view) {
+                                  old.emplace_back(std::string(k),
+                                                   std::string("\x01\x01\x00\x00\x00\x00", 6));
+                                  return true;
+                                })
+                  .ok());
+  ASSERT_GT(old.size(), 0u);
+  ASSERT_TRUE(fx.store->log().history_write(old).ok());
+  std::mt19937_64 rng(41);
+  for (const auto& s : sections) expect_blame(h, fx, s, rng() % (fx.rev + 1));
+  for (const auto& s : sections) expect_blame(h, fx, s, fx.rev);
+  std::size_t version2 = 0;
+  ASSERT_TRUE(fx.store->log()
+                  .history_scan(lower, upper, false,
+                                [&](std::string_view, std::string_view v) {
+                                  EXPECT_EQ(v.front(), '\x02');
+                                  ++version2;
+                                  return true;
+                                })
+                  .ok());
+  EXPECT_EQ(version2, old.size()) << "each old checkpoint written again in version 2";
 }
 
 TEST(HistoryIndex, BlameOfARevisionPastTheEndIsNotFound) {

@@ -1,7 +1,7 @@
 // Random histories for the history tests: several authors from several institutions add,
-// remove, restore, move, lock and unlock sections and type and delete text in titles and
-// bodies; the server clock advances unevenly and sometimes steps back. Also the naive
-// recomputations the tests check the indexes against.
+// remove, restore, move, lock and unlock sections and type and delete text in titles, bodies
+// and named fields (some sections have `ects` and `outcomes`); the server clock advances unevenly
+// and sometimes steps back. Also the naive recomputations the tests check the indexes against.
 #pragma once
 
 #include <cstdint>
@@ -62,15 +62,21 @@ class RandomHistory {
     if (live.empty() || (dice < 5 && live.size() < 8)) {
       const std::string last = live.empty() ? "" : live.back()->position;
       const int n = next_id_++;
-      op.components.push_back(protocol::SectionAdd{"s" + std::to_string(n),
-                                                   *protocol::position_between(last, ""),
-                                                   "Title " + std::to_string(n), "Body \xC3\xA9 "});
+      protocol::SectionAdd add{"s" + std::to_string(n), *protocol::position_between(last, ""),
+                               "Title " + std::to_string(n), "Body \xC3\xA9 "};
+      if (n % 2 == 0) add.fields = {{"ects", "5"}, {"outcomes", ""}};
+      op.components.push_back(std::move(add));
       return op;
     }
     const protocol::Section& s = *live[pick(static_cast<int>(live.size()))];
     if (dice < 8 && !removed.empty()) {
       const auto* r = removed[pick(static_cast<int>(removed.size()))];
-      op.components.push_back(protocol::SectionRestore{r->id, "Back", "restored text"});
+      protocol::SectionRestore restore{r->id, "Back", "restored text"};
+      // Some of its named fields come back with text, the others (left out) empty.
+      for (const auto& [name, text] : r->fields) {
+        if (pick(2) == 0) restore.fields[name] = "back \xC3\xA9";
+      }
+      op.components.push_back(std::move(restore));
       return op;
     }
     if (s.locked) {
@@ -91,10 +97,19 @@ class RandomHistory {
       return op;
     }
     const int edits = pick(100) < 10 ? 2 : 1;
-    std::size_t title_len = s.title.size(), body_len = s.body.size();
+    std::map<std::string, std::size_t> lengths{{"title", s.title.size()}, {"body", s.body.size()}};
+    for (const auto& [name, text] : s.fields) lengths[name] = text.size();
     for (int e = 0; e < edits; ++e) {
-      const bool title = pick(100) < 15;
-      std::size_t& len = title ? title_len : body_len;
+      const int where = pick(100);
+      protocol::Field field = protocol::Field::body;
+      if (where < 15) {
+        field = protocol::Field::title;
+      } else if (where < 40 && !s.fields.empty()) {
+        auto f = s.fields.begin();
+        std::advance(f, pick(static_cast<int>(s.fields.size())));
+        field = *protocol::Field::named(f->first);
+      }
+      std::size_t& len = lengths[std::string(field.name())];
       protocol::TextOp t;
       if (len > 0 && pick(100) < 35) {
         const std::size_t pos = pick(static_cast<int>(len));
@@ -108,8 +123,7 @@ class RandomHistory {
         t.skip(pick(static_cast<int>(len) + 1)).insert(w);
         len += protocol::utf8::count(w);
       }
-      op.components.push_back(
-          protocol::SectionEdit{s.id, title ? protocol::Field::title : protocol::Field::body, t});
+      op.components.push_back(protocol::SectionEdit{s.id, field, t});
     }
     return op;
   }
@@ -140,11 +154,12 @@ inline std::vector<std::pair<protocol::DocOp, RevisionInfo>> append_random(
   return out;
 }
 
-// Naive blame: the revision that wrote each code point of a section's title and body, by
-// replaying every revision from the first. ops[i] is revision i + 1.
+// Naive blame: the revision that wrote each code point of a section's title, body and named
+// fields, by replaying every revision from the first. ops[i] is revision i + 1.
 struct NaiveBlame {
   bool live = false;
   std::vector<std::uint64_t> title, body;
+  std::map<std::string, std::vector<std::uint64_t>> fields;  // every field the section has
 };
 
 inline void naive_text(std::vector<std::uint64_t>& chars, const protocol::TextOp& op,
@@ -170,16 +185,34 @@ inline NaiveBlame naive_blame(const std::vector<std::pair<protocol::DocOp, Revis
   for (std::uint64_t r = 1; r <= rev; ++r) {
     for (const auto& c : ops[r - 1].first.components) {
       if (protocol::section_of(c) != section) continue;
+      auto written = [r](const std::string& text) {
+        return std::vector<std::uint64_t>(protocol::utf8::count(text), r);
+      };
       if (const auto* e = std::get_if<protocol::SectionEdit>(&c)) {
-        if (b.live) naive_text(e->field == protocol::Field::title ? b.title : b.body, e->op, r);
+        if (!b.live) continue;
+        if (e->field == protocol::Field::title) {
+          naive_text(b.title, e->op, r);
+        } else if (e->field == protocol::Field::body) {
+          naive_text(b.body, e->op, r);
+        } else {
+          naive_text(b.fields[std::string(e->field.name())], e->op, r);
+        }
       } else if (const auto* a = std::get_if<protocol::SectionAdd>(&c)) {
-        b = NaiveBlame{true, std::vector<std::uint64_t>(protocol::utf8::count(a->title), r),
-                       std::vector<std::uint64_t>(protocol::utf8::count(a->body), r)};
+        b = NaiveBlame{true, written(a->title), written(a->body), {}};
+        for (const auto& [name, text] : a->fields) b.fields[name] = written(text);
       } else if (const auto* s = std::get_if<protocol::SectionRestore>(&c)) {
-        b = NaiveBlame{true, std::vector<std::uint64_t>(protocol::utf8::count(s->title), r),
-                       std::vector<std::uint64_t>(protocol::utf8::count(s->body), r)};
+        b.live = true;
+        b.title = written(s->title);
+        b.body = written(s->body);
+        for (auto& [name, chars] : b.fields) {
+          const auto text = s->fields.find(name);  // left out: back empty
+          chars = text == s->fields.end() ? std::vector<std::uint64_t>{} : written(text->second);
+        }
       } else if (std::holds_alternative<protocol::SectionRemove>(c)) {
-        b = NaiveBlame{};
+        b.live = false;
+        b.title.clear();
+        b.body.clear();
+        for (auto& [name, chars] : b.fields) chars.clear();
       }
     }
   }
