@@ -5,7 +5,8 @@
 // institution with a legend; Ana rewrites the paragraph, opens Jan's revision (the diff to now
 // shows his words deleted and hers inserted), restoring is refused while the section is locked
 // (with the server's message), and once unlocked brings the old paragraph back as a new
-// revision that Jan's editor shows and both timelines list as restored.
+// revision that Jan's editor shows and both timelines list as restored. In a course document,
+// "Who wrote this" colours a unit's named fields (its credits, its assessment) too.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -23,6 +24,16 @@ let section;
 
 const sel = (rest = '') => `#s-${section} ${rest}`;
 const panel = (rest = '') => `details.history-box ${rest}`;
+
+// p types `text` at the end of a named field's editor.
+async function typeInto(p, sectionId, field, text) {
+  const box = p.page.locator(`#f-${sectionId}-${field}`);
+  await box.scrollIntoViewIfNeeded();
+  await box.locator(':scope > *').first().click();
+  await p.page.waitForSelector(`#f-${sectionId}-${field} .cm-focused`);
+  await p.page.keyboard.press('End');
+  await p.page.keyboard.type(text, { delay: 5 });
+}
 
 async function typeAtEnd(p, text) {
   await p.page.click(sel('.body-box .cm-line'));
@@ -183,5 +194,32 @@ describe('history panel', { timeout: 120000 }, () => {
     const json = await ana.page.evaluate(async (h) => (await fetch(h)).json(), href);
     assert.equal(json.version.name, 'Sent to the programme boards');
     assert.equal(json.sections[0].body, 'Learners read public data critically. They judge its quality.');
+  });
+
+  it('colours a course unit\'s named fields by institution too', async () => {
+    const course = await server.createDocument('Course history', 'course', { leader: 'ana', members: { jan: 'editor' } });
+    await Promise.all([openDocument(ana, server.url, course.id), openDocument(jan, server.url, course.id)]);
+    await typeInto(ana, 'unit1', 'ects', '2.5');
+    await waitSaved(ana);
+    await typeInto(jan, 'unit1', 'assessment', 'Case study');
+    await waitSaved(jan);
+    await until(async () => (await ana.page.evaluate(() => window.jointly.session.doc.section('unit1').fields.get('assessment'))) === 'Case study', 'Jan\'s field at Ana');
+
+    if ((await ana.page.getAttribute(panel(), 'open')) === null) await ana.page.click(panel('summary'));
+    await ana.page.waitForSelector('#hist-blame-section option[value="unit1"]', { state: 'attached' });
+    await ana.page.selectOption('#hist-blame-section', 'unit1');
+    await ana.page.click(panel('button[data-action="hist-blame"]'));
+    await ana.page.waitForSelector(panel('.blame-field[data-field="assessment"] .blame-run'));
+    const fields = await ana.page.$$eval(panel('.blame-field'), (els) => els.map((e) => ({
+      name: e.dataset.field,
+      label: e.querySelector('h6').textContent,
+      runs: [...e.querySelectorAll('.blame-run')].map((r) => [r.dataset.inst, r.textContent]),
+    })));
+    assert.deepEqual(fields.filter((f) => f.name === 'ects' || f.name === 'assessment'), [
+      { name: 'ects', label: 'Workload (ECTS)', runs: [[GRAZ, '2.5']] },
+      { name: 'assessment', label: 'Type of assessment', runs: [[BRNO, 'Case study']] },
+    ]);
+    const legend = await ana.page.$$eval(panel('.blame-legend li'), (els) => els.map((e) => e.textContent.trim()));
+    assert.ok(legend.some((l) => l.startsWith(`${GRAZ} (`)) && legend.some((l) => l.startsWith(`${BRNO} (10 characters)`)), legend.join(' | '));
   });
 });

@@ -5,6 +5,7 @@
 // every function is pure (times are formatted with the locale and time zone passed in).
 
 import { colorsFor } from './colors.js';
+import { COURSE_FIELDS, UNIT_FIELDS } from './course_model.js';
 
 /// The grey of text the document was created with (revision 0: no author, no institution).
 export const ORIGINAL_COLOR = '#5e5e5e';
@@ -205,6 +206,29 @@ export function blameRuns(spans = [], legend = blameLegend(spans), fmt = {}) {
     }
   }
   return out;
+}
+
+const FIELD_ORDER = [...COURSE_FIELDS, ...UNIT_FIELDS].filter((f, i, all) => all.findIndex((g) => g.name === f.name) === i);
+
+/// A named field's label as the course panels show it ("ects" -> "Workload (ECTS)"); a
+/// template's `prompt` is its "Guidance"; any other field keeps its name.
+export function fieldLabel(name) {
+  if (name === 'prompt') return 'Guidance';
+  const known = FIELD_ORDER.find((f) => f.name === name);
+  return known ? known.label : name;
+}
+
+/// The named fields of a blame answer ({fields: {name: [SPAN]}}) that hold text, in the course
+/// panels' order (others after, by name): [{name, label, spans}].
+export function blameFields(blame) {
+  const rank = (name) => {
+    const i = FIELD_ORDER.findIndex((f) => f.name === name);
+    return i < 0 ? FIELD_ORDER.length : i;
+  };
+  return Object.entries(blame.fields || {})
+    .filter(([, spans]) => spans.some((sp) => sp.text))
+    .sort(([a], [b]) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0))
+    .map(([name, spans]) => ({ name, label: fieldLabel(name), spans }));
 }
 
 /// The address of an export of document `doc` in `format` ('md', 'html', 'json') at a revision

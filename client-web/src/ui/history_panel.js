@@ -13,7 +13,7 @@ import {
 import { Doc } from '../document.js';
 import { h, replaceChildren } from './dom.js';
 import {
-  EXPORT_FORMATS, blameLegend, blameRuns, describeEntry, exportUrl, historyErrorText, historyQuery, mergeRuns,
+  EXPORT_FORMATS, blameFields, blameLegend, blameRuns, describeEntry, exportUrl, fieldLabel, historyErrorText, historyQuery, mergeRuns,
   restoresByGroup, sectionChangeText, timeRange, versionNameProblem, whenText,
 } from './history_model.js';
 import { can } from './signoff.js';
@@ -336,7 +336,8 @@ export class HistoryPanel {
       replaceChildren(this.blameBox, h('p', { class: 'muted' }, 'This section has been removed.'));
       return;
     }
-    const legend = blameLegend(b.title, b.body);
+    const fields = blameFields(b);
+    const legend = blameLegend(b.title, b.body, ...fields.map((f) => f.spans));
     const draw = (spans) => blameRuns(spans, legend).map((r) => h('span', {
       class: 'blame-run', 'data-inst': r.institution, title: r.title, style: `--inst: ${r.color}`,
     }, r.text));
@@ -345,7 +346,9 @@ export class HistoryPanel {
         h('span', { class: 'swatch', style: `background: ${l.color}`, 'aria-hidden': 'true' }),
         ` ${l.label} (${l.characters} character${l.characters === 1 ? '' : 's'})`))),
       h('h5', { class: 'blame-title' }, draw(b.title)),
-      h('div', { class: 'hist-text blame-body', 'data-section': section }, draw(b.body)));
+      h('div', { class: 'hist-text blame-body', 'data-section': section }, draw(b.body)),
+      fields.map((f) => h('div', { class: 'blame-field', 'data-field': f.name },
+        h('h6', {}, f.label), h('div', { class: 'hist-text' }, draw(f.spans)))));
   }
 
   // ---- Named versions ---------------------------------------------------------------------
@@ -395,5 +398,5 @@ function diffSection(d, then, titles) {
     h('h5', {}, name.trim() || 'Untitled section', h('span', { class: 'muted' }, ` — ${sectionChangeText(d)}`)),
     d.title.some((r) => r.kind !== 'equal') ? h('p', { class: 'hist-text' }, 'Title: ', runs(d.title)) : null,
     d.body.some((r) => r.kind !== 'equal') ? h('div', { class: 'hist-text' }, runs(d.body)) : null,
-    Object.entries(d.fields || {}).map(([field, list]) => h('div', { class: 'hist-text' }, `${field}: `, runs(list))));
+    Object.entries(d.fields || {}).map(([field, list]) => h('div', { class: 'hist-text' }, `${fieldLabel(field)}: `, runs(list))));
 }

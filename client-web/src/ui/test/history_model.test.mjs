@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  ORIGINAL_COLOR, blameLegend, blameRuns, describeEntry, exportUrl, historyErrorText, historyQuery, mergeRuns,
+  ORIGINAL_COLOR, blameFields, blameLegend, blameRuns, describeEntry, exportUrl, fieldLabel, historyErrorText, historyQuery, mergeRuns,
   restoresByGroup, revisionRange, runStats, sectionChangeText, timeRange, versionNameProblem, whenText,
 } from '../history_model.js';
 import { colorsFor } from '../colors.js';
@@ -116,6 +116,25 @@ describe('blame', () => {
     assert.equal(out[0].title, 'Ana Silva, Universität Graz, revision 3, 29 Nov 2026, 14:05\nAna Silva, Universität Graz, revision 4, 29 Nov 2026, 14:05');
     assert.equal(blameRuns(title, legend, UTC)[0].title, 'Text the document was created with');
     assert.equal(blameRuns(title, legend, UTC)[0].color, ORIGINAL_COLOR);
+  });
+  it('lists the named fields with text, labelled and in the course panels\' order', () => {
+    const fields = blameFields({
+      title, body,
+      fields: {
+        zeta: [span('z', 6, 'Jan Novák', 'Masarykova univerzita')],
+        outcomes: [span('LO1', 5, 'Jan Novák', 'Masarykova univerzita')],
+        ects: [span('5', 4, 'Ana Silva', 'Universität Graz')],
+        prompt: [span('Say why', 0, '', '')],
+        assessment: [],
+      },
+    });
+    assert.deepEqual(fields.map((f) => [f.name, f.label]),
+      [['ects', 'Workload (ECTS)'], ['outcomes', 'Learning outcomes'], ['prompt', 'Guidance'], ['zeta', 'zeta']]);
+    const legend = blameLegend(title, body, ...fields.map((f) => f.spans));
+    assert.deepEqual(legend.map((l) => [l.label, l.characters]),
+      [['Original text', 12], ['Masarykova univerzita', 10], ['Universität Graz', 10]]);
+    assert.deepEqual(blameFields({ title, body }), []);
+    assert.equal(fieldLabel('assessment'), 'Type of assessment');
   });
 });
 
