@@ -3,8 +3,12 @@
 // Annex I elements still missing. She fills in the title and the credits of the course and of
 // two units that do not add up: the ECTS finding appears, for her and live for Jan (an editor
 // with the document open). Jan corrects his unit's credits in the unit's form field: the
-// finding passes for both. A checklist link puts the cursor in the field it names.
+// finding passes for both. A checklist link puts the cursor in the field it names. The two
+// Annex I elements that differ per learner are marked and explained. An empty design step
+// cannot be locked. Once the course is complete, locked and approved by both institutions, the
+// checklist's button downloads the course description (before that, it says what is missing).
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import {
   launchBrowser, openDocument, person, startServer, until, waitConnected, waitSaved,
@@ -14,6 +18,7 @@ let server;
 let browser;
 let ana; let jan;
 let docId;
+let unit2; // the id of the unit Ana adds
 
 const finding = (code, section = null) => `.checklist li[data-code="${code}"]${section ? `[data-section="${section}"]` : ''}`;
 const levelOf = async (p, code, section) => {
@@ -22,15 +27,16 @@ const levelOf = async (p, code, section) => {
 };
 const summary = (p) => p.page.textContent('.checklist .check-summary');
 
-// p types `text` into a named field's editor (at its end; replacing `erase` characters first).
-async function typeInto(p, section, field, text, erase = 0) {
+// p types `text` into a named field's editor (at its end; replacing `erase` characters first),
+// `delay` ms between keys.
+async function typeInto(p, section, field, text, erase = 0, delay = 5) {
   const box = p.page.locator(`#f-${section}-${field}`);
   await box.scrollIntoViewIfNeeded();
   await box.locator(':scope > *').first().click();
   await p.page.waitForSelector(`#f-${section}-${field} .cm-focused`);
   await p.page.keyboard.press('End');
   for (let i = 0; i < erase; i++) await p.page.keyboard.press('Backspace');
-  await p.page.keyboard.type(text, { delay: 5 });
+  await p.page.keyboard.type(text, { delay });
 }
 
 // The text of a named field in p's document and in its editor.
@@ -95,7 +101,7 @@ describe('a course-design document', () => {
     await typeInto(ana, 'course', 'ects', '5');
     await typeInto(ana, 'unit1', 'ects', '2');
     await ana.page.click('#s-unit1 button[data-action="add-unit"]');
-    const unit2 = await until(() => ana.page.evaluate(() => {
+    unit2 = await until(() => ana.page.evaluate(() => {
       const u = window.jointly.session.doc.ordered().filter((s) => s.kind === 'unit');
       return u.length === 2 && u[1].id;
     }), 'the second unit');
@@ -124,5 +130,120 @@ describe('a course-design document', () => {
     await ana.page.keyboard.type('EQF level 6', { delay: 5 });
     await waitSaved(ana);
     await until(async () => (await levelOf(jan, 'annex1.level')) === 'ok', 'the level to count for Jan');
+  });
+
+  it('follows a team that never pauses: the checklist catches up while another member keeps typing', async () => {
+    // Jan types on, a key every 100 ms (each key a revision for Ana, never 400 ms apart); in the
+    // meantime Ana makes the credits 2 + 4: her checklist shows the failing sum before he stops.
+    let stopped = 0;
+    const typing = typeInto(jan, 'course', 'prerequisites',
+      'A bachelor degree, or three years of work in a public service with data in daily use', 0, 100)
+      .then(() => { stopped = Date.now(); });
+    await new Promise((r) => setTimeout(r, 1500));
+    await typeInto(ana, unit2, 'ects', '4', 1);
+    const t0 = Date.now();
+    await until(async () => (await levelOf(ana, 'ects.sum')) === 'error', 'the sum to fail for Ana while Jan types', 6000);
+    const seen = Date.now();
+    assert.equal(stopped, 0, 'Ana saw it while Jan was still typing');
+    console.log(`# the checklist followed Ana's edit in ${seen - t0} ms while Jan typed on`);
+    await typing;
+    await typeInto(ana, unit2, 'ects', '3', 1);
+    await waitSaved(ana);
+    await until(async () => (await levelOf(jan, 'ects.sum')) === 'ok', 'the sum to pass again');
+  });
+
+  it('marks the two Annex I elements that differ for each learner, and says why', async () => {
+    const note = await ana.page.textContent('.checklist .check-group[data-group="annex1"] .group-note');
+    assert.match(note, /Nine are the same for every learner; learner identification and the date of issuing differ for each learner/);
+    for (const p of [ana, jan]) {
+      for (const code of ['annex1.learner_identification', 'annex1.issue_date']) {
+        assert.equal(await p.page.locator(`${finding(code)} .per-learner`).count(), 1, code);
+      }
+      assert.equal(await p.page.locator('.checklist .per-learner').count(), 2, 'no other finding is per learner');
+      assert.deepEqual(await p.page.$$eval('#s-course .course-field', (fs) => fs.filter((f) => f.querySelector('.per-learner')).map((f) => f.dataset.field)),
+        ['issue_date', 'learner_id']);
+    }
+    assert.match(await ana.page.getAttribute(`${finding('annex1.issue_date')} .per-learner`, 'title'), /Differs for each learner/);
+    assert.match(await ana.page.textContent(finding('annex1.issue_date')), /it differs for each learner/);
+  });
+
+  it('refuses to lock a design step that is still empty, and says why', async () => {
+    await ana.page.click('#s-policy .signoff button[data-action="lock"]');
+    await until(async () => /cannot be locked for sign-off while its text is still empty/.test(await ana.page.textContent('.rejected')),
+      'the reason the lock was refused');
+    assert.equal(await ana.page.evaluate(() => Boolean(window.jointly.session.doc.section('policy').locked)), false);
+    const now = await server.api('ana', 'GET', `/api/documents/${docId}`);
+    assert.ok(!now.snapshot.sections.find((s) => s.id === 'policy').locked, 'the server has it unlocked');
+  });
+
+  it('downloads the course description once every section is locked and approved by both institutions', async () => {
+    const button = '.checklist button[data-action="course-description"]';
+    const note = '.checklist .description-note';
+    // Not yet: the button says what is missing.
+    await ana.page.click(button);
+    await until(async () => (await ana.page.getAttribute(note, 'data-state')) === 'not-approved', 'the refusal');
+    assert.match(await ana.page.textContent(note), /approved version.*Still missing: "Joint vision" is not locked/);
+    // The rest of the course, through Ana's session (the document operations typing makes).
+    await ana.page.evaluate(() => {
+      const { session } = window.jointly;
+      const units = session.doc.ordered().filter((s) => s.kind === 'unit').map((s) => s.id);
+      const op = ['vision', 'policy', 'support', 'team', 'outcomes'].map((id) => ({ edit: id, f: 'body', op: [`Agreed for ${id}.`] }));
+      const fields = {
+        awarding_bodies: 'Universität Graz\nMasarykova univerzita', countries: 'Austria\nCzechia', participation: 'Online',
+        quality_assurance: 'Review by both programme boards', outcomes: 'LO1: Read data\nLO2: Judge data quality',
+        issue_date: 'On passing the final assessment', learner_id: 'Full name and date of birth',
+      };
+      for (const [f, text] of Object.entries(fields)) op.push({ edit: 'course', f, op: [text] });
+      units.forEach((id, i) => op.push({ edit: id, f: 'outcomes', op: [`LO${i + 1}`] }, { edit: id, f: 'assessment', op: [i ? 'Case study' : 'Quiz'] }));
+      session.edit(op);
+    });
+    await waitSaved(ana);
+    for (const p of [ana, jan]) {
+      await until(async () => (await summary(p)) === '11 of 11 required elements defined · every check passes', `${p.name}: every check passing`);
+    }
+    const ids = await ana.page.evaluate(() => window.jointly.session.doc.ordered().map((s) => s.id));
+    assert.equal(ids.length, 8);
+    for (const id of ids) {
+      await ana.page.click(`#s-${id} .signoff button[data-action="lock"]`);
+      await ana.page.click(`#s-${id} .signoff button[data-action="approve"]`);
+      await ana.page.waitForSelector(`#s-${id} .signoff .approved-mine`);
+    }
+    await waitSaved(ana);
+    // One institution of two: still not.
+    await ana.page.click(button);
+    await until(async () => /is not approved by Masarykova univerzita/.test(await ana.page.textContent(note)), 'the missing approval');
+    for (const id of ids) {
+      await jan.page.click(`#s-${id} .signoff button[data-action="approve"]`);
+      await jan.page.waitForSelector(`#s-${id} .signoff .approved-mine`);
+    }
+    await waitSaved(jan);
+    await until(() => ana.page.evaluate((n) => window.jointly.session.doc.ordered().every((s) => s.approvals && s.approvals.size === n), 2),
+      'Ana to see both approvals');
+    const [download] = await Promise.all([ana.page.waitForEvent('download'), ana.page.click(button)]);
+    const description = JSON.parse(readFileSync(await download.path(), 'utf8'));
+    assert.equal(download.suggestedFilename(), `data-literacy-for-public-services-course-description-rev${description.document.rev}.json`);
+    assert.deepEqual(description, await server.api('jan', 'GET', `/api/documents/${docId}/course-description`),
+      'the file is the server\'s course description of the last revision');
+    assert.equal(await ana.page.textContent(note), `Downloaded the course description of revision ${description.document.rev}.`);
+    // Every Annex I element, the units and both approvals of every section.
+    assert.equal(description.format, 'jointly-course-description');
+    assert.equal(description.title, 'Data literacy for public services');
+    assert.deepEqual(description.awarding_bodies, ['Universität Graz', 'Masarykova univerzita']);
+    assert.deepEqual(description.countries, ['Austria', 'Czechia']);
+    assert.deepEqual(description.per_learner,
+      { learner_identification: 'Full name and date of birth', date_of_issuing: 'On passing the final assessment' });
+    assert.deepEqual(description.learning_outcomes, [{ id: 'LO1', text: 'Read data' }, { id: 'LO2', text: 'Judge data quality' }]);
+    assert.deepEqual(description.workload, { ects: 5, text: '5' });
+    assert.equal(description.level, 'EQF level 6');
+    assert.equal(description.participation, 'Online');
+    assert.equal(description.quality_assurance, 'Review by both programme boards');
+    assert.deepEqual(description.units.map((u) => [u.title, u.ects, u.learning_outcomes, u.assessment]),
+      [['Unit 1', 2, ['LO1'], 'Quiz'], ['Unit 2', 3, ['LO2'], 'Case study']]);
+    assert.deepEqual(description.assessment.map((a) => a.type), ['Quiz', 'Case study']);
+    assert.deepEqual(description.sections.map((s) => s.id), ['vision', 'policy', 'support', 'team', 'outcomes']);
+    for (const id of ids) {
+      assert.deepEqual(Object.entries(description.approvals[id]).map(([inst, a]) => [inst, a.user]).sort(),
+        [['Masarykova univerzita', 'Jan Novák'], ['Universität Graz', 'Ana Silva']], id);
+    }
   });
 });

@@ -8,7 +8,8 @@
 import { positionBetween } from '../doc_op.js';
 
 /// The course section's fields, in the contract's order, with its labels; `lines`: one item a
-/// line (a multi-line editor), `hint`: what the team writes (the empty field's placeholder).
+/// line (a multi-line editor), `hint`: what the team writes (the empty field's placeholder),
+/// `perLearner`: an Annex I element that differs for each learner (see PER_LEARNER_NOTE).
 export const COURSE_FIELDS = Object.freeze([
   { name: 'course_title', label: 'Title', hint: 'The title of the micro-credential' },
   { name: 'awarding_bodies', label: 'Awarding institutions', hint: 'One institution per line', lines: true },
@@ -20,8 +21,8 @@ export const COURSE_FIELDS = Object.freeze([
   { name: 'prerequisites', label: 'Prerequisites', hint: 'What learners need before they start (optional)', lines: true },
   { name: 'stackability', label: 'Stackability', hint: 'How the credential stacks with or counts towards others (optional)', lines: true },
   { name: 'outcomes', label: 'Learning outcomes', hint: 'One per line, each with an id: LO1: Read and question data tables', lines: true },
-  { name: 'issue_date', label: 'Date of issuing', hint: 'When the credential is issued' },
-  { name: 'learner_id', label: 'Learner identification', hint: 'How the learner is identified on the credential' },
+  { name: 'issue_date', label: 'Date of issuing', hint: 'When a learner’s credential is issued, e.g. on passing the final assessment', perLearner: true },
+  { name: 'learner_id', label: 'Learner identification', hint: 'Which details identify the learner on each credential, e.g. full name and date of birth', perLearner: true },
 ]);
 
 /// A unit section's fields (its title is the unit's title).
@@ -66,9 +67,25 @@ export function addUnitOp(doc, id) {
   };
 }
 
-/// The checklist's groups, in the order they are shown, and which finding codes go in each.
+/// The Annex I elements that differ for each learner, by finding code: the course says how each
+/// credential states them (its own value is the learner's), the other nine are the course's.
+export const PER_LEARNER = Object.freeze(['annex1.learner_identification', 'annex1.issue_date']);
+
+/// What "per learner" means, beside such a field and finding.
+export const PER_LEARNER_NOTE = 'Differs for each learner: write here how each credential states it; '
+  + 'the credential itself carries the learner’s own value.';
+
+/// The checklist's groups, in the order they are shown, which finding codes go in each and,
+/// for some, a line that explains the group.
 export const GROUPS = Object.freeze([
-  { id: 'annex1', label: 'Mandatory elements (Annex I)', match: (c) => c.startsWith('annex1.') },
+  {
+    id: 'annex1',
+    label: 'Mandatory elements (Council Recommendation, Annex I)',
+    note: 'The elements every micro-credential states (EU Council Recommendation of 16 June 2022). '
+      + 'Nine are the same for every learner; learner identification and the date of issuing '
+      + 'differ for each learner, so the course says how each credential states them.',
+    match: (c) => c.startsWith('annex1.'),
+  },
   { id: 'ects', label: 'ECTS credits', match: (c) => c === 'ects.sum' || c === 'unit.ects' },
   { id: 'outcomes', label: 'Learning outcomes', match: (c) => c.startsWith('outcome.') || c === 'unit.outcomes' || c === 'unit.unknown_outcome' },
   { id: 'structure', label: 'Course and units', match: (c) => c === 'course.present' || c === 'units.present' },
@@ -80,11 +97,14 @@ const OTHER = { id: 'other', label: 'Other checks' };
 /// The stable key of a finding across runs (code, section, field, item).
 export const findingKey = (f) => [f.code, f.section, f.field, f.item].join('\u0000');
 
-/// Groups the findings of GET /api/documents/:id/checks for the checklist: [{id, label,
-/// findings, errors, warnings}], groups without findings left out, the findings in the
-/// server's order. A code no group knows goes to "Other checks" (codes may be added).
+/// Groups the findings of GET /api/documents/:id/checks for the checklist: [{id, label, note,
+/// findings, errors, warnings}] (note: '' when the group has none), groups without findings
+/// left out, the findings in the server's order. A code no group knows goes to "Other checks"
+/// (codes may be added).
 export function groupFindings(findings) {
-  const groups = [...GROUPS, OTHER].map((g) => ({ id: g.id, label: g.label, findings: [], errors: 0, warnings: 0 }));
+  const groups = [...GROUPS, OTHER].map((g) => ({
+    id: g.id, label: g.label, note: g.note || '', findings: [], errors: 0, warnings: 0,
+  }));
   for (const f of findings) {
     const i = GROUPS.findIndex((g) => g.match(f.code));
     const g = groups[i < 0 ? groups.length - 1 : i];
@@ -110,4 +130,30 @@ export function summaryLine(findings) {
     if (warnings) parts.push(`${warnings} point${warnings === 1 ? '' : 's'} to look at`);
   }
   return parts.join(' · ');
+}
+
+// ---- The course description (GET /api/documents/:id/course-description) -----------------------
+
+/// The file name of a downloaded course description:
+/// `<course title or document title>-course-description-rev<rev>.json`, the title reduced to
+/// lower-case letters, digits and dashes (any script's letters are kept), at most 60 of them.
+export function descriptionFileName(description) {
+  const title = description.title || (description.document && description.document.title) || 'course';
+  const slug = title.normalize('NFKC').toLowerCase()
+    .replace(/[^\p{L}\p{N}]+/gu, '-').replace(/^-+|-+$/g, '').slice(0, 60).replace(/-+$/, '');
+  return `${slug || 'course'}-course-description-rev${description.document.rev}.json`;
+}
+
+/// What the checklist says after asking for the course description: `error` is the Error of
+/// the request (api.js: code, message), or null when it was downloaded (then `description`).
+export function descriptionText(error, description = null) {
+  if (!error) {
+    return `Downloaded the course description of revision ${description.document.rev}.`;
+  }
+  if (error.code === 'not_approved') {
+    const why = error.message.replace(/^this version is not approved:\s*/, '');
+    return 'The course description is made of an approved version: every section locked and '
+      + `approved by every institution of the team, and no problem left to fix. Still missing: ${why}`;
+  }
+  return `The course description could not be loaded: ${error.message}`;
 }

@@ -6,7 +6,8 @@ import { describe, it } from 'node:test';
 
 import { Doc, apply, parseDocOp } from '../../doc_op.js';
 import {
-  COURSE_FIELDS, UNIT_FIELDS, addUnitOp, findingKey, formFields, groupFindings, summaryLine,
+  COURSE_FIELDS, PER_LEARNER, UNIT_FIELDS, addUnitOp, descriptionFileName, descriptionText, findingKey, formFields,
+  groupFindings, summaryLine,
 } from '../course_model.js';
 
 const empty = (fields) => Object.fromEntries(fields.map((f) => [f.name, '']));
@@ -35,6 +36,12 @@ describe('formFields', () => {
       'participation', 'quality_assurance', 'prerequisites', 'stackability', 'outcomes', 'issue_date', 'learner_id']);
     assert.equal(fields.find((f) => f.name === 'ects').label, 'Workload (ECTS)');
     assert.equal(fields.find((f) => f.name === 'outcomes').lines, true);
+  });
+
+  it('marks the two Annex I elements that differ per learner, and only those', () => {
+    assert.deepEqual(COURSE_FIELDS.filter((f) => f.perLearner).map((f) => f.name), ['issue_date', 'learner_id']);
+    assert.deepEqual(PER_LEARNER, ['annex1.learner_identification', 'annex1.issue_date']);
+    for (const f of COURSE_FIELDS.filter((x) => x.perLearner)) assert.match(f.hint, /e\.g\./, f.name);
   });
 
   it('lists a unit\'s fields, and nothing for prose (its prompt is not a form field)', () => {
@@ -99,6 +106,13 @@ describe('the checklist', () => {
     assert.deepEqual(groupFindings([]), []);
   });
 
+  it('explains the Annex I group: which elements are the course\'s and which differ per learner', () => {
+    const [annex, ects] = groupFindings(findings);
+    assert.match(annex.note, /Nine are the same for every learner/);
+    assert.match(annex.note, /learner identification and the date of issuing differ for each learner/);
+    assert.equal(ects.note, '');
+  });
+
   it('says how many required elements are defined and what is left', () => {
     assert.equal(summaryLine(findings), '2 of 3 required elements defined · 4 problems to fix · 2 points to look at');
     assert.equal(summaryLine([finding('annex1.title', 'ok'), finding('ects.sum', 'ok')]),
@@ -110,5 +124,28 @@ describe('the checklist', () => {
     const a = finding('outcome.assessed', 'ok', { field: 'outcomes', item: 'LO1' });
     assert.equal(findingKey(a), findingKey({ ...a, level: 'error', message: 'other words' }));
     assert.notEqual(findingKey(a), findingKey({ ...a, item: 'LO2' }));
+  });
+});
+
+describe('the course description download', () => {
+  const description = { title: 'Data literacy: für Öffentliche Dienste!', document: { id: 7, title: 'Joint course', rev: 42 } };
+
+  it('names the file after the course title and the revision', () => {
+    assert.equal(descriptionFileName(description), 'data-literacy-für-öffentliche-dienste-course-description-rev42.json');
+    assert.equal(descriptionFileName({ ...description, title: '' }), 'joint-course-course-description-rev42.json');
+    assert.equal(descriptionFileName({ title: '!!!', document: { id: 7, title: '', rev: 3 } }), 'course-course-description-rev3.json');
+    const long = descriptionFileName({ ...description, title: 'a '.repeat(100) });
+    assert.ok(long.startsWith('a-a-') && !long.includes('--'), long);
+    assert.ok(long.length <= 60 + '-course-description-rev42.json'.length, long);
+  });
+
+  it('says what a version lacks to be exported, and what was downloaded', () => {
+    const notApproved = Object.assign(new Error('this version is not approved: "Joint vision" is not locked; Learner identification is missing: it differs'), { code: 'not_approved' });
+    assert.equal(descriptionText(notApproved),
+      'The course description is made of an approved version: every section locked and approved by every institution '
+      + 'of the team, and no problem left to fix. Still missing: "Joint vision" is not locked; Learner identification is missing: it differs');
+    assert.equal(descriptionText(Object.assign(new Error('The server cannot be reached.'), { code: 'offline' })),
+      'The course description could not be loaded: The server cannot be reached.');
+    assert.equal(descriptionText(null, description), 'Downloaded the course description of revision 42.');
   });
 });
