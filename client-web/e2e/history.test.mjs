@@ -6,8 +6,12 @@
 // shows his words deleted and hers inserted), restoring is refused while the section is locked
 // (with the server's message), and once unlocked brings the old paragraph back as a new
 // revision that Jan's editor shows and both timelines list as restored. In a course document,
-// "Who wrote this" colours a unit's named fields (its credits, its assessment) too.
+// "Who wrote this" colours a unit's named fields (its credits, its assessment) too. The HTML
+// export, opened from disk, keeps its style and its own Content-Security-Policy stops a script
+// and a remote image put into it.
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import {
   artifactPath, fieldText, launchBrowser, openDocument, person, startServer, until, waitSaved,
@@ -194,6 +198,26 @@ describe('history panel', { timeout: 120000 }, () => {
     const json = await ana.page.evaluate(async (h) => (await fetch(h)).json(), href);
     assert.equal(json.version.name, 'Sent to the programme boards');
     assert.equal(json.sections[0].body, 'Learners read public data critically. They judge its quality.');
+  });
+
+  it('exports HTML that, opened from disk, shows its own style and runs and loads nothing', async () => {
+    const href = await ana.page.getAttribute(panel('.hist-versions a[data-format="html"]'), 'href');
+    const html = await ana.page.evaluate(async (h) => (await fetch(h)).text(), href);
+    assert.match(html, /They judge its quality\./);
+    // What a body could never carry (cmark-gfm's safe mode drops it), put in by hand: the
+    // page's own policy must still stop it.
+    const file = artifactPath('history-export.html');
+    writeFileSync(file, html.replace('</body>', '<script>document.title = "ran"</script><img src="https://example.com/x.png"></body>'));
+    const page = await ana.page.context().newPage();
+    const violations = [];
+    page.on('console', (m) => { if (/Content Security Policy/.test(m.text())) violations.push(m.text()); });
+    await page.goto(pathToFileURL(file).href);
+    const seen = await page.evaluate(() => ({ title: document.title, width: getComputedStyle(document.body).maxWidth }));
+    await page.close();
+    assert.equal(seen.title, 'Joint course history', 'the script did not run');
+    assert.equal(seen.width, '736px', 'the inline style is allowed by its hash (46em)');
+    assert.equal(violations.length, 2, violations.join('\n'));
+    assert.ok(violations.some((v) => /inline script/.test(v)) && violations.some((v) => /Loading the image/.test(v)), violations.join('\n'));
   });
 
   it('colours a course unit\'s named fields by institution too', async () => {
