@@ -358,9 +358,13 @@ export class DocView {
   }
 
   renderOutline(ordered) {
+    const editor = can(this.role, 'edit');
+    // Drawn again only when what it shows changed (an approval or typing in a body does not).
+    const drawn = JSON.stringify([editor, ordered.map((s) => [s.id, s.title, Boolean(s.locked)])]);
+    if (drawn === this.outlineDrawn) return;
+    this.outlineDrawn = drawn;
     const focused = document.activeElement && this.outline.contains(document.activeElement)
       ? document.activeElement.dataset.key : null;
-    const editor = can(this.role, 'edit');
     const items = ordered.map((s, i) => {
       const name = s.title || 'Untitled section';
       return h('li', {
