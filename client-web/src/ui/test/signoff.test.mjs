@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createHash, webcrypto } from 'node:crypto';
 import { describe, it } from 'node:test';
 
-import { Doc } from '../../doc_op.js';
+import { Doc, apply } from '../../doc_op.js';
 import {
   MatrixChanges, can, sectionControls, sectionHash, sectionHashInput, sha256, shortHash, signoffMatrix,
   textFieldsOf,
@@ -141,8 +141,7 @@ describe('the sign-off matrix', () => {
     assert.equal(signoffMatrix(Doc.fromJSON(SNAP), []).rows[0].approved, false);
   });
 
-  it('follows the document: an unlock clears the row', async () => {
-    const { apply } = await import('../../doc_op.js');
+  it('follows the document: an unlock clears the row', () => {
     const after = apply(Doc.fromJSON(SNAP), [{ unlock: 'a' }]);
     const row = signoffMatrix(after, TEAM).rows[0];
     assert.deepEqual([row.locked, row.approved, row.count], [false, false, 0]);
@@ -151,12 +150,15 @@ describe('the sign-off matrix', () => {
 
 describe('the sign-off matrix\'s changes', () => {
   const approve = (inst, user, time) => ({ approve: 'b', inst, user, time, hash: 'sha256:00' });
-
-  it('draws every row first, then none while nothing it shows changed', async () => {
-    const { apply } = await import('../../doc_op.js');
+  // The snapshot's document, once drawn by a new MatrixChanges.
+  const drawn = () => {
     const changes = new MatrixChanges();
     const doc = Doc.fromJSON(SNAP);
-    const first = changes.update(doc, TEAM);
+    return { changes, doc, first: changes.update(doc, TEAM) };
+  };
+
+  it('draws every row first, then none while nothing it shows changed', () => {
+    const { changes, doc, first } = drawn();
     assert.equal(first.columnsChanged, true);
     assert.deepEqual(first.changed, signoffMatrix(doc, TEAM).rows);
     assert.deepEqual(first.order, ['a', 'b', 'c']);
@@ -167,11 +169,9 @@ describe('the sign-off matrix\'s changes', () => {
     assert.deepEqual(changes.update(typed, TEAM).changed, []);
   });
 
-  it('gives only the row an approval, a lock or a title changed, and the rows removed', async () => {
-    const { apply } = await import('../../doc_op.js');
-    const changes = new MatrixChanges();
-    let doc = Doc.fromJSON(SNAP);
-    changes.update(doc, TEAM);
+  it('gives only the row an approval, a lock or a title changed, and the rows removed', () => {
+    const { changes, doc: start } = drawn();
+    let doc = start;
     doc = apply(doc, [approve('Universität Graz', 'Ana Silva', 1732900000999)]);
     const approved = changes.update(doc, TEAM);
     assert.deepEqual(approved.changed.map((r) => r.id), ['b']);
@@ -186,11 +186,9 @@ describe('the sign-off matrix\'s changes', () => {
     assert.deepEqual([gone.changed, gone.removed, gone.order], [[], ['c'], ['a', 'b']]);
   });
 
-  it('draws every row again when the team changes, and names approvers outside it', async () => {
-    const { apply } = await import('../../doc_op.js');
-    const changes = new MatrixChanges();
-    let doc = Doc.fromJSON(SNAP);
-    changes.update(doc, TEAM);
+  it('draws every row again when the team changes, and names approvers outside it', () => {
+    const { changes, doc: start } = drawn();
+    let doc = start;
     doc = apply(doc, [approve('Open Universiteit', 'Kim Berg', 1732900001000)]);
     const joined = changes.update(doc, TEAM);
     assert.deepEqual(joined.changed, []); // no column of the matrix shows it yet
