@@ -110,6 +110,24 @@ describe('the sign-off of a section', () => {
     const team = await server.api('ana', 'GET', `/api/documents/${docId}/members`);
     assert.deepEqual(team.members.map((m) => [m.user.name, m.role]).sort(),
       [['Ana Silva', 'leader'], ['Jan Novák', 'editor'], ['Léa Dubois', 'reviewer']]);
+    for (const [p, role] of [[jan, 'Editor'], [lea, 'Reviewer']]) {
+      await p.page.goto(`${server.url}/#`);
+      const item = p.page.locator(`ul.doc-list li[data-doc="${docId}"]`);
+      await item.waitFor();
+      assert.match(await item.textContent(), new RegExp(`Joint micro-credential: data literacy ${role}`));
+    }
+    // The team page: each member with institution and role; only the leader may change them.
+    await lea.page.goto(`${server.url}/#members=${docId}`);
+    await lea.page.waitForSelector(`tr[data-user="${team.members.find((m) => m.role === 'editor').user.id}"]`);
+    const rows = await lea.page.$$eval('tr[data-user]', (trs) => trs.map((tr) => tr.textContent));
+    for (const who of [PEOPLE.ana, PEOPLE.jan, PEOPLE.lea]) {
+      assert.ok(rows.some((r) => r.includes(who.name) && r.includes(who.institution)), `${who.name} on the team page`);
+    }
+    assert.equal(await lea.page.locator('tr[data-user] select, #invite-role, #add-role').count(), 0);
+    await lea.page.goto(`${server.url}/#doc=${docId}`);
+    await jan.page.goto(`${server.url}/#doc=${docId}`);
+    await waitConnected(lea);
+    await waitConnected(jan);
     await until(async () => (await ana.page.locator('table.matrix thead th').count()) === 4, 'three institutions in the matrix');
     // The reviewer reads but cannot write, and sees no lock control.
     assert.equal(await lea.page.locator(sel('.signoff button[data-action="lock"]')).count(), 0);
