@@ -633,12 +633,19 @@ HttpAnswer document_routes(ApiContext& ctx, const ApiRequest& req, std::string_v
   auto access = member_role(ctx, who.caller, *id);
   if (auto* a = std::get_if<HttpAnswer>(&access)) return *a;
   const Role role = std::get<Role>(access);
-  if (ctx.ensure_document) {
+  // Membership and invites are accounts data (the primary's): they need no copy of the document,
+  // and asking for one would bring every document to the primary at its first member change.
+  const bool accounts_only = sub == "members" || sub.substr(0, 8) == "members/" || sub == "invites";
+  if (ctx.ensure_document && !accounts_only) {
     if (auto st = ctx.ensure_document(*id); !st.ok() && !st.is_not_found()) {
-      log::warn("a document cannot be had from the cluster now",
-                {{"doc", *id}, {"error", st.to_string()}});
+      // busy: being brought to this node in the background (not worth a warning); the
+      // acquisition itself logs a peer that does not answer.
+      if (st.code() != storage::Code::busy) {
+        log::warn("a document cannot be had from the cluster now",
+                  {{"doc", *id}, {"error", st.to_string()}});
+      }
       HttpAnswer a = json_error(503, "document_moved",
-                                "the document is moving between nodes; try again shortly");
+                                "the document is moving to this node; try again shortly");
       a.headers.emplace_back("Retry-After", "1");
       return a;
     }

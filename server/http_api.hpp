@@ -77,8 +77,10 @@ struct ApiContext {
   // the accounts' document registry, and the node that owns a registered document builds it on
   // first access (materialise_document).
   bool cluster = false;
-  // In a cluster: this node's copy of a document to serve (server/replication.hpp
-  // acquire_document: from a peer by hand-off, or built from the registry); unset: none needed.
+  // In a cluster: whether this node can serve a document now, without waiting (it runs on an
+  // I/O thread): ok; not_found when no node has it; busy when this node's copy is being
+  // brought (from a peer by hand-off, or built from the registry) in the background: the
+  // document's routes answer 503 document_moved with Retry-After. Unset: none needed.
   std::function<storage::Status(storage::DocumentId)> ensure_document;
   // In a cluster: hands this node's copy of a document off (DocumentHost::hand_off) and waits;
   // unset: POST /internal/documents/:id/handoff answers 503.

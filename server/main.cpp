@@ -278,8 +278,9 @@ int main(int argc, char** argv) {
     state->cluster_secret = cluster_secret;
     std::unique_ptr<cluster::Replicator> replicator;
     if (replica) {
-      replicator = std::make_unique<cluster::Replicator>(
-          accounts, config.accounts_primary, cluster_secret, std::chrono::milliseconds(150));
+      replicator =
+          std::make_unique<cluster::Replicator>(accounts, config.accounts_primary, cluster_secret,
+                                                std::chrono::milliseconds(150), metrics.cluster);
       if (!replicator->catch_up()) {
         log::warn("the accounts primary does not answer yet; this replica keeps trying",
                   {{"primary", config.accounts_primary}});
@@ -289,15 +290,26 @@ int main(int argc, char** argv) {
       state->accounts_catch_up = catch_up;
     }
     std::unique_ptr<cluster::DocumentAcquirer> acquirer;
+    metrics.cluster.clustered = config.clustered();
+    metrics.cluster.replica = replica;
     if (config.clustered()) {
-      acquirer = std::make_unique<cluster::DocumentAcquirer>(*store, accounts, config.peers,
-                                                             cluster_secret, catch_up);
+      acquirer = std::make_unique<cluster::DocumentAcquirer>(
+          *store, accounts, config.peers, cluster_secret, catch_up, metrics.cluster);
       host.set_materialiser(
           [a = acquirer.get()](storage::DocumentId id) { return a->acquire(id); });
-      state->ensure_document = [a = acquirer.get()](storage::DocumentId id) {
-        return a->acquire(id);
+      // The HTTP routes run on I/O threads, which must never wait for a peer: a copy not here
+      // yet is fetched in the background, by the document's first task on its strand (the
+      // materialiser runs on the host's cluster thread, in order with the WebSocket opens), and
+      // the request is answered 503 document_moved at once; the client tries again.
+      state->ensure_document = [&host, a = acquirer.get()](storage::DocumentId id) {
+        auto st = a->ready(id);
+        if (st.code() == storage::Code::busy) {
+          auto e = host.acquire(id);
+          host.run(e, [&host, e](DocumentAuthority*, std::string_view) { host.release(e); });
+        }
+        return st;
       };
-      state->hand_off = [&host, &accounts,
+      state->hand_off = [&host, &accounts, &metrics,
                          a = acquirer.get()](storage::DocumentId id) -> storage::Status {
         if (a->acquiring(id)) {
           return storage::Status(storage::Code::busy,
@@ -311,7 +323,9 @@ int main(int argc, char** argv) {
         if (future.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
           return storage::Status(storage::Code::busy, "the hand-off did not finish in 10 s");
         }
-        return future.get();
+        auto st = future.get();
+        if (st.ok()) metrics.cluster.handed_off.inc();
+        return st;
       };
     }
 

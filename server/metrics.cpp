@@ -1,6 +1,7 @@
 // Metrics and their Prometheus text rendering: see server/metrics.hpp.
 #include "server/metrics.hpp"
 
+#include <chrono>
 #include <cstdio>
 
 namespace jointly::server {
@@ -92,6 +93,52 @@ void LabelledCounter::render(std::string& out, std::string_view name, std::strin
   }
 }
 
+namespace {
+
+void render_cluster(std::string& out, const ClusterMetrics& c) {
+  if (c.replica) {
+    simple(out, "jointly_replica_lag_changes", "gauge",
+           "Accounts changes the primary had at the last pull that this replica lacked after it.",
+           std::to_string(c.replica_lag_changes.value()));
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    const auto since = c.replica_caught_up_ms.value();
+    const double lag = since == 0 ? -1.0 : static_cast<double>(now - since) / 1000.0;
+    simple(out, "jointly_replica_lag_seconds", "gauge",
+           "Seconds since this replica last held every accounts change (-1: never).",
+           std::to_string(lag));
+  }
+  struct Row {
+    bool replica_only;
+    const char* name;
+    const char* help;
+    const Counter& value;
+  };
+  const Row rows[] = {
+      {true, "jointly_replica_pulls_total",
+       "Pulls of the accounts change feed from the primary that succeeded.", c.replica_pulls},
+      {true, "jointly_replica_pull_failures_total",
+       "Pulls of the accounts change feed from the primary that failed.", c.replica_pull_failures},
+      {false, "jointly_documents_handed_off_total", "Documents this node handed to a peer.",
+       c.handed_off},
+      {false, "jointly_documents_imported_total", "Documents this node imported from a peer.",
+       c.imported},
+      {false, "jointly_documents_built_total",
+       "Registered documents this node built from their template at their first use.", c.built},
+      {false, "jointly_document_acquisitions_failed_total",
+       "Documents this node could not have from the cluster when asked (a peer did not answer).",
+       c.acquisitions_failed},
+  };
+  for (const auto& r : rows) {
+    if (!r.replica_only || c.replica) {
+      simple(out, r.name, "counter", r.help, std::to_string(r.value.value()));
+    }
+  }
+}
+
+}  // namespace
+
 std::string Metrics::render() const {
   std::string out;
   simple(out, "jointly_connections", "gauge", "Open WebSocket connections.",
@@ -113,6 +160,7 @@ std::string Metrics::render() const {
                   "Client messages answered with an error, by error code.");
   closed.render(out, "jointly_closed_connections_total", "code",
                 "WebSocket connections closed by the server, by close code.");
+  if (cluster.clustered) render_cluster(out, cluster);
   return out;
 }
 

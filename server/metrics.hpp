@@ -30,6 +30,7 @@ class Gauge {
  public:
   void add(std::int64_t n) { v_.fetch_add(n, std::memory_order_relaxed); }
   void sub(std::int64_t n) { v_.fetch_sub(n, std::memory_order_relaxed); }
+  void set(std::int64_t n) { v_.store(n, std::memory_order_relaxed); }
   std::int64_t value() const { return v_.load(std::memory_order_relaxed); }
 
  private:
@@ -68,6 +69,21 @@ class LabelledCounter {
   std::map<std::string, std::uint64_t, std::less<>> values_;  // GUARDED_BY(mu_)
 };
 
+// Scale-out's numbers (server/replication.hpp, deploy/README.md "Scale-out"); rendered only when
+// `clustered` is set (once, before the server serves), the replica's only when `replica` is.
+struct ClusterMetrics {
+  bool clustered = false;
+  bool replica = false;
+  Gauge replica_lag_changes;      // the primary's newest change number minus this replica's
+  Gauge replica_caught_up_ms;     // Unix ms when this replica last held every change it saw
+  Counter replica_pulls;          // pulls from the primary that succeeded
+  Counter replica_pull_failures;  // ... and that failed
+  Counter handed_off;             // documents this node handed to a peer
+  Counter imported;               // documents this node imported from a peer
+  Counter built;                  // registered documents this node built from their template
+  Counter acquisitions_failed;    // documents that could not be had (a peer did not answer)
+};
+
 struct Metrics {
   Gauge connections;           // open WebSocket connections
   Gauge http_connections;      // open TCP connections still speaking HTTP
@@ -78,6 +94,7 @@ struct Metrics {
   Histogram fsync_latency;     // revision queued to storage -> durable
   LabelledCounter rejected;    // error messages sent, by code
   LabelledCounter closed;      // WebSocket closes initiated by the server, by close code
+  ClusterMetrics cluster;
 
   // The whole exposition, Prometheus text format 0.0.4.
   std::string render() const;

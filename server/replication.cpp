@@ -57,6 +57,12 @@ std::optional<HostPort> parse_base_url(std::string_view url) {
   return HostPort{std::string(host), std::string(port)};
 }
 
+std::int64_t unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace
 
 protocol::Result<InternalResponse> internal_request(std::string_view base_url,
@@ -129,11 +135,12 @@ protocol::Result<InternalResponse> internal_request(std::string_view base_url,
 }
 
 Replicator::Replicator(storage::Accounts& accounts, std::string primary_url, std::string secret,
-                       std::chrono::milliseconds interval)
+                       std::chrono::milliseconds interval, ClusterMetrics& metrics)
     : accounts_(accounts),
       primary_(std::move(primary_url)),
       secret_(std::move(secret)),
-      interval_(interval) {}
+      interval_(interval),
+      metrics_(metrics) {}
 
 Replicator::~Replicator() { stop(); }
 
@@ -169,8 +176,17 @@ void Replicator::run() {
 
 bool Replicator::catch_up() {
   const auto asked = Clock::now();
-  std::lock_guard pl(pull_mu_);
+  std::unique_lock pl(pull_mu_);
   if (last_pull_start_ >= asked) return last_pull_ok_;
+  const auto earliest = last_pull_start_ + kMinPullGap;
+  if (Clock::now() < earliest) {
+    // Too soon after the last pull: wait for the gap, then take a pull that started meanwhile
+    // (another waiter's, or the interval's) or make the one that all waiters share.
+    pl.unlock();
+    std::this_thread::sleep_until(earliest);
+    pl.lock();
+    if (last_pull_start_ >= asked) return last_pull_ok_;
+  }
   return pull_and_count(kCatchUpTimeout).ok();
 }
 
@@ -178,7 +194,7 @@ protocol::Status Replicator::pull_and_count(std::chrono::milliseconds timeout) {
   last_pull_start_ = Clock::now();
   auto s = pull(timeout);
   last_pull_ok_ = s.ok();
-  (s.ok() ? pulls_ok_ : pulls_failed_).fetch_add(1);
+  (s.ok() ? metrics_.replica_pulls : metrics_.replica_pull_failures).inc();
   if (!s.ok() && !was_failing_) {
     log::warn("accounts replication: pulling from the primary failed",
               {{"primary", primary_}, {"code", s.error().code}, {"error", s.error().message}});
@@ -218,7 +234,10 @@ protocol::Status Replicator::pull(std::chrono::milliseconds timeout) {
     }
     auto now = accounts_.last_seq();
     if (!now.ok()) return make_error("storage_failed", now.status().to_string());
-    if (*now >= feed.last_seq || feed.changes.empty()) return protocol::Status::Ok();
+    const auto lag = *now >= feed.last_seq ? 0 : feed.last_seq - *now;
+    metrics_.replica_lag_changes.set(static_cast<std::int64_t>(lag));
+    if (lag == 0) metrics_.replica_caught_up_ms.set(unix_ms());
+    if (lag == 0 || feed.changes.empty()) return protocol::Status::Ok();
   }
 }
 
@@ -239,14 +258,56 @@ protocol::Status Replicator::install_snapshot(std::chrono::milliseconds timeout)
 
 DocumentAcquirer::DocumentAcquirer(storage::Store& store, storage::Accounts& accounts,
                                    std::vector<std::string> peers, std::string secret,
-                                   std::function<bool()> catch_up)
+                                   std::function<bool()> catch_up, ClusterMetrics& metrics)
     : store_(store),
       accounts_(accounts),
       peers_(std::move(peers)),
       secret_(std::move(secret)),
-      catch_up_(std::move(catch_up)) {}
+      catch_up_(std::move(catch_up)),
+      metrics_(metrics) {}
+
+storage::Status DocumentAcquirer::ready(storage::DocumentId id) const {
+  using storage::Code;
+  using storage::Status;
+  if (auto meta = store_.document(id); meta.ok()) {
+    auto gone = accounts_.handed_off(id);
+    if (!gone.ok()) return gone.status();
+    if (!*gone) return Status::Ok();
+    return Status(Code::busy, "document " + std::to_string(id) + " was handed to another node");
+  } else if (!meta.status().is_not_found()) {
+    return meta.status();
+  }
+  bool absent = false;
+  {
+    std::lock_guard lk(absent_mu_);
+    absent = absent_.count(id) > 0;
+  }
+  // Found nowhere last time, and still not in the registry (a record replicated since makes it
+  // worth another try).
+  if (absent && accounts_.document_record(id).status().is_not_found()) {
+    return Status(Code::not_found, "no node has document " + std::to_string(id));
+  }
+  return Status(Code::busy, "document " + std::to_string(id) + " is not on this node yet");
+}
+
+void DocumentAcquirer::note_outcome(storage::DocumentId id, const storage::Status& st) {
+  std::lock_guard lk(absent_mu_);
+  if (!st.is_not_found()) {
+    absent_.erase(id);
+    return;
+  }
+  if (absent_.size() >= kMaxAbsent) absent_.clear();  // a bound, not a cache policy
+  absent_.insert(id);
+}
 
 storage::Status DocumentAcquirer::acquire(storage::DocumentId id) {
+  auto st = acquire_locked(id);
+  note_outcome(id, st);
+  if (st.code() == storage::Code::busy) metrics_.acquisitions_failed.inc();
+  return st;
+}
+
+storage::Status DocumentAcquirer::acquire_locked(storage::DocumentId id) {
   using storage::Code;
   using storage::Status;
   std::lock_guard lk(mu_);
@@ -292,6 +353,7 @@ storage::Status DocumentAcquirer::acquire(storage::DocumentId id) {
   }
   if (best_last && (!local_last || *best_last > *local_last)) {
     if (auto s = import(id, best, local_last); !s.ok()) return s;
+    metrics_.imported.inc();
   } else if (local_last && !best_last) {
     // Handed off, and the node it went to holds nothing yet: in transit, not abandoned.
     return Status(Code::busy, "document " + std::to_string(id) +
@@ -299,6 +361,7 @@ storage::Status DocumentAcquirer::acquire(storage::DocumentId id) {
   } else if (!local_last) {
     // No node has a copy: a registered document is built from its template, at its first use.
     if (auto s = materialise_document(store_, accounts_, id, catch_up_); !s.ok()) return s;
+    metrics_.built.inc();
   }
   return accounts_.set_handed_off(id, false);
 }

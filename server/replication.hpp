@@ -21,10 +21,12 @@
 //
 // Beast and Asio live only in replication.cpp; this header has neither.
 //
-// Thread-safety: internal_request and DocumentAcquirer::acquire may be called from any thread (it
-// runs its own event loop, so it may even be called from an I/O thread, which it blocks for at most
-// the timeout). Replicator: start() and stop() from one thread (main); catch_up() from any thread.
-// Pulls are serialised by a mutex; a catch_up() that waited while another pull ran uses that pull.
+// Thread-safety: internal_request and DocumentAcquirer::acquire may be called from any thread
+// (each runs its own event loop) but block on peers: never call them on an I/O thread (a node
+// whose I/O threads wait for peers cannot answer theirs; DocumentHost runs acquire on its cluster
+// thread). DocumentAcquirer::ready reads locally and may run anywhere. Replicator: start() and
+// stop() from one thread (main); catch_up() from any thread. Pulls are serialised by a mutex and
+// start at most once per kMinPullGap; a catch_up() that waited while another pull ran uses it.
 #pragma once
 
 #include <atomic>
@@ -34,12 +36,14 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
 
 #include "protocol/result.hpp"
+#include "server/metrics.hpp"
 #include "storage/accounts.hpp"
 #include "storage/store.hpp"
 
@@ -63,9 +67,13 @@ protocol::Result<InternalResponse> internal_request(std::string_view base_url,
 
 class Replicator {
  public:
-  // REQUIRES: accounts outlives this object and is set_replica(true).
+  // Pulls start at most this often, the interval's and catch_up()'s together: a burst of
+  // requests naming unknown sessions costs the primary ten pulls a second, not one each.
+  static constexpr std::chrono::milliseconds kMinPullGap{100};
+
+  // REQUIRES: accounts and metrics outlive this object; accounts is set_replica(true).
   Replicator(storage::Accounts& accounts, std::string primary_url, std::string secret,
-             std::chrono::milliseconds interval);
+             std::chrono::milliseconds interval, ClusterMetrics& metrics);
   ~Replicator();  // stop()
   Replicator(const Replicator&) = delete;
   Replicator& operator=(const Replicator&) = delete;
@@ -75,11 +83,10 @@ class Replicator {
   // Stops it (waits for a pull in flight, at most its timeout).
   void stop();
   // Pulls now unless a pull started since this call (read-your-writes: an unknown session or
-  // document is looked for once more). True when that pull succeeded.
+  // document is looked for once more), waiting first until kMinPullGap after the last pull's
+  // start (the waiters then share one pull). True when that pull succeeded. Blocks for at most
+  // kMinPullGap and the pull's timeout.
   bool catch_up();
-  // Pulls that succeeded / failed since start (metrics, tests).
-  std::uint64_t pulls_ok() const { return pulls_ok_.load(); }
-  std::uint64_t pulls_failed() const { return pulls_failed_.load(); }
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -107,24 +114,33 @@ class Replicator {
   bool stopping_ = false;  // GUARDED_BY(wake_mu_)
   std::thread thread_;
 
-  std::atomic<std::uint64_t> pulls_ok_{0};
-  std::atomic<std::uint64_t> pulls_failed_{0};
+  ClusterMetrics& metrics_;
 };
 
 class DocumentAcquirer {
  public:
-  // REQUIRES: store and accounts outlive this object. catch_up: a replica's pull (may be unset).
+  // REQUIRES: store, accounts and metrics outlive this object. catch_up: a replica's pull (may
+  // be unset).
   DocumentAcquirer(storage::Store& store, storage::Accounts& accounts,
                    std::vector<std::string> peers, std::string secret,
-                   std::function<bool()> catch_up);
+                   std::function<bool()> catch_up, ClusterMetrics& metrics);
   // This node's copy of id, ready to load: ok; not_found when no node and no registry has it;
   // busy when a peer did not answer; the store's errors. Blocks (peers' answers, durable
-  // writes); one acquisition at a time.
+  // writes); one acquisition at a time. Never on an I/O thread.
   storage::Status acquire(storage::DocumentId id);
+  // Whether id can be served here now, from local reads only (never blocks on a peer; safe on an
+  // I/O thread): ok when this node holds its copy and has not handed it off; not_found when it
+  // holds none and the last acquire(id) found it nowhere; busy when acquire(id) must run first
+  // (a copy to bring from a peer or to build from the registry).
+  storage::Status ready(storage::DocumentId id) const;
   // True while acquire(id) runs: this node must not hand id off then (its copy is not whole).
   bool acquiring(storage::DocumentId id) const { return current_.load() == id; }
 
  private:
+  static constexpr std::size_t kMaxAbsent = 4096;
+  storage::Status acquire_locked(storage::DocumentId id);
+  // Remembers whether acquire(id) found id nowhere (not_found), for ready().
+  void note_outcome(storage::DocumentId id, const storage::Status& st);
   storage::Status import(storage::DocumentId id, const std::string& answer,
                          std::optional<std::uint64_t> local_last);
 
@@ -133,8 +149,11 @@ class DocumentAcquirer {
   const std::vector<std::string> peers_;
   const std::string secret_;
   const std::function<bool()> catch_up_;
+  ClusterMetrics& metrics_;
   std::mutex mu_;                                // one acquisition at a time
   std::atomic<storage::DocumentId> current_{0};  // the document acquire() works on, or 0
+  mutable std::mutex absent_mu_;
+  std::set<storage::DocumentId> absent_;  // GUARDED_BY(absent_mu_): found nowhere last time
 };
 
 }  // namespace jointly::server::cluster

@@ -42,10 +42,23 @@ async function type(c, doc, rev, seq, section, text) {
   return ack.rev;
 }
 
+// GET /api/documents/:id on node n. A node that does not hold its copy yet answers 503
+// document_moved at once and brings the copy in the background (its I/O threads never wait for
+// a peer); asked again after 50 ms, as a client does after Retry-After, for up to 10 s.
 async function document(n, doc) {
-  const res = await fetch(`${n.http}/api/documents/${doc}`, { headers: { Cookie: leader.cookie, Origin: n.http } });
-  assert.equal(res.status, 200, await res.clone().text());
-  return res.json();
+  const deadline = Date.now() + 10000;
+  for (;;) {
+    const res = await fetch(`${n.http}/api/documents/${doc}`, { headers: { Cookie: leader.cookie, Origin: n.http } });
+    if (res.status === 503 && Date.now() < deadline) {
+      const body = await res.json();
+      assert.equal(body.error.code, 'document_moved');
+      assert.equal(res.headers.get('retry-after'), '1');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      continue;
+    }
+    assert.equal(res.status, 200, await res.clone().text());
+    return res.json();
+  }
 }
 
 before(async () => {

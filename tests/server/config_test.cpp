@@ -94,6 +94,50 @@ TEST(Config, MessageTimeoutAndFreeSpaceReserve) {
   EXPECT_FALSE(parse({"--message-timeout", "0"}).ok);
 }
 
+TEST(Config, ScaleOutFlags) {
+  auto d = parse({});
+  ASSERT_TRUE(d.ok) << d.error;
+  EXPECT_FALSE(d.config.clustered());  // a single node, as before scale-out
+  EXPECT_TRUE(d.config.node_id.empty());
+  EXPECT_TRUE(d.config.accounts_primary.empty());
+  EXPECT_TRUE(d.config.peers.empty());
+  auto p = parse({"--node-id", "node2", "--accounts-primary", "http://10.0.0.11:8080", "--peers",
+                  "http://10.0.0.11:8080,http://10.0.0.13:8080", "--cluster-secret-file",
+                  "/etc/jointly/cluster-secret"});
+  ASSERT_TRUE(p.ok) << p.error;
+  EXPECT_TRUE(p.config.clustered());
+  EXPECT_EQ(p.config.node_id, "node2");
+  EXPECT_EQ(p.config.accounts_primary, "http://10.0.0.11:8080");
+  EXPECT_EQ(p.config.peers,
+            (std::vector<std::string>{"http://10.0.0.11:8080", "http://10.0.0.13:8080"}));
+  EXPECT_EQ(p.config.cluster_secret_file, "/etc/jointly/cluster-secret");
+  // The primary of a cluster: peers and a secret, no --accounts-primary.
+  auto primary = parse({}, {{"JOINTLY_NODE_ID", "node1"},
+                            {"JOINTLY_PEERS", "http://10.0.0.12:8080, http://10.0.0.13:8080"},
+                            {"JOINTLY_CLUSTER_SECRET_FILE", "/etc/jointly/cluster-secret"}});
+  ASSERT_TRUE(primary.ok) << primary.error;
+  EXPECT_TRUE(primary.config.clustered());
+  EXPECT_TRUE(primary.config.accounts_primary.empty());
+  EXPECT_EQ(primary.config.node_id, "node1");
+  EXPECT_EQ(primary.config.peers,
+            (std::vector<std::string>{"http://10.0.0.12:8080", "http://10.0.0.13:8080"}));
+  // The command line wins over the environment.
+  auto both = parse({"--accounts-primary", "http://a:1", "--cluster-secret-file", "s"},
+                    {{"JOINTLY_ACCOUNTS_PRIMARY", "http://b:2"}});
+  ASSERT_TRUE(both.ok) << both.error;
+  EXPECT_EQ(both.config.accounts_primary, "http://a:1");
+  // Refused, with the reason naming the flag.
+  const auto refused = [](const ConfigParse& r, const std::string& flag) {
+    EXPECT_FALSE(r.ok);
+    EXPECT_NE(r.error.find(flag), std::string::npos) << r.error;
+  };
+  refused(parse({"--peers", "http://a:1"}), "--cluster-secret-file");
+  refused(parse({"--accounts-primary", "http://a:1"}), "--cluster-secret-file");
+  refused(parse({"--peers", "a:1", "--cluster-secret-file", "s"}), "--peers");
+  refused(parse({"--accounts-primary", "https://a:1", "--cluster-secret-file", "s"}),
+          "--accounts-primary");
+}
+
 TEST(Config, BadValuesAreRefusedWithAReason) {
   EXPECT_FALSE(parse({"--listen", "nowhere"}).ok);
   EXPECT_FALSE(parse({"--listen", "h:99999"}).ok);
