@@ -1,6 +1,10 @@
 // The registry of documents in memory: see server/document_host.hpp.
 #include "server/document_host.hpp"
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include <boost/asio/post.hpp>
 
 #include "server/log.hpp"
@@ -17,7 +21,9 @@ DocumentHost::DocumentHost(net::io_context& ioc, storage::Store& store, Authorit
       options_(options),
       metrics_(metrics),
       unload_after_(unload_after),
-      roles_(std::move(roles)) {}
+      roles_(std::move(roles)),
+      release_strand_(net::make_strand(ioc)),
+      release_timer_(release_strand_) {}
 
 std::shared_ptr<DocumentHost::Entry> DocumentHost::acquire(storage::DocumentId id) {
   std::lock_guard lock(mu_);
@@ -55,9 +61,27 @@ void DocumentHost::arm_unload(const std::shared_ptr<Entry>& e) {
       if (e->authority) log::info("document unloaded", {{"doc", e->id}});
       e->authority.reset();
       e->acquired = false;
+      schedule_release();
     } catch (const std::exception& ex) {
       log::error("unloading a document failed", {{"doc", e->id}, {"error", ex.what()}});
     }
+  });
+}
+
+void DocumentHost::schedule_release() {
+  net::post(release_strand_, [this] {
+    if (release_armed_) return;  // one release covers every unload until it runs
+    release_armed_ = true;
+    release_timer_.expires_after(kReleaseDelay);
+    release_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;  // cancelled: the host is going away
+      release_armed_ = false;
+      net::post(release_pool_, [] {
+#if defined(__GLIBC__)
+        malloc_trim(0);
+#endif
+      });
+    });
   });
 }
 
@@ -183,6 +207,7 @@ void DocumentHost::finish_hand_off(const std::shared_ptr<Entry>& e,
   e->authority.reset();
   e->acquired = false;
   e->handing_off = false;
+  schedule_release();
   log::info("document handed off", {{"doc", e->id}});
   release(e);
   done(std::move(marked));

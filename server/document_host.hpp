@@ -8,6 +8,12 @@
 // no users, no subscribers and no revision in flight for `unload_after`; the next acquire loads
 // it again, transparently (from storage, which has every acknowledged revision).
 //
+// Memory: an unloaded document's memory goes back to the allocator, which keeps it (glibc
+// returns memory only from the top of a heap, and a churn of loads and unloads leaves its free
+// space in holes). So a second after documents were unloaded (once per second at most, however
+// many unload) the host has the allocator return every whole free page to the system
+// (malloc_trim), on a thread of its own: never on an I/O thread or a document's strand.
+//
 // Thread-safety: acquire, release and run may be called from any thread. clear() only after the
 // io_context has stopped.
 #pragma once
@@ -82,7 +88,10 @@ class DocumentHost {
                 std::function<void(storage::Status)> done);
 
  private:
-  void arm_unload(const std::shared_ptr<Entry>& e);        // REQUIRES: on e's strand
+  void arm_unload(const std::shared_ptr<Entry>& e);  // REQUIRES: on e's strand
+  // A document was unloaded (or handed off): returns free memory to the system within
+  // kReleaseDelay.
+  void schedule_release();
   void run_here(const std::shared_ptr<Entry>& e, Task f);  // REQUIRES: on e's strand
   // REQUIRES: on e's strand; the materialiser's answer: runs or refuses the waiting tasks.
   void on_acquired(const std::shared_ptr<Entry>& e, const storage::Status& st);
@@ -99,6 +108,12 @@ class DocumentHost {
   const RoleLookup roles_;
   Materialiser materialise_;
   boost::asio::thread_pool cluster_pool_{1};  // runs the materialiser (it waits for peers)
+  // Memory release (schedule_release): the timer on its strand, the trim on its own thread.
+  static constexpr std::chrono::seconds kReleaseDelay{1};
+  boost::asio::strand<boost::asio::io_context::executor_type> release_strand_;
+  boost::asio::steady_timer release_timer_;
+  bool release_armed_ = false;  // on release_strand_ only
+  boost::asio::thread_pool release_pool_{1};
   std::mutex mu_;
   std::map<storage::DocumentId, std::shared_ptr<Entry>> entries_;  // GUARDED_BY(mu_)
 };
