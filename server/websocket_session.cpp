@@ -177,6 +177,9 @@ class websocket_session : public std::enable_shared_from_this<websocket_session>
     }
     const std::string text = beast::buffers_to_string(buffer_.data());
     buffer_.consume(buffer_.size());
+    // A large message (up to --max-message-bytes) leaves the buffer that large: not kept for a
+    // connection that goes back to typing.
+    if (buffer_.capacity() > kKeptReadBuffer) buffer_.shrink_to_fit();
     try {
       if (admit()) handle(text);
     } catch (const std::exception& e) {
@@ -553,6 +556,8 @@ class websocket_session : public std::enable_shared_from_this<websocket_session>
   // Beast's frames go through the write-behind layer, which sends the frames written in one
   // executor round in one write (see server/write_behind.hpp).
   static constexpr std::size_t kWriteBehindCapacity = 64 * 1024;
+  // The read buffer's capacity kept between messages; more is released after the message.
+  static constexpr std::size_t kKeptReadBuffer = 64 * 1024;
   websocket::stream<WriteBehindStream<beast::tcp_stream>> ws_;
   beast::flat_buffer buffer_;
   std::shared_ptr<ServerState> state_;

@@ -213,6 +213,8 @@ class WriteBehindStream {
     static void on_flushed(const std::shared_ptr<State>& st, boost::beast::error_code ec) {
       st->writing = false;
       st->in_flight.clear();
+      // A message larger than the capacity (a long `ops`) went out alone: its room is not kept.
+      if (st->in_flight.capacity() > st->capacity) st->in_flight.shrink_to_fit();
       if (ec && !st->error) st->error = ec;
       if (st->next == nullptr && !st->error) st->error = boost::asio::error::operation_aborted;
       if (st->error) {
