@@ -167,10 +167,19 @@ describe('a course-design document', () => {
     assert.match(await ana.page.textContent(finding('annex1.issue_date')), /it differs for each learner/);
   });
 
-  it('refuses to lock a design step that is still empty, and says why', async () => {
-    await ana.page.click('#s-policy .signoff button[data-action="lock"]');
-    await until(async () => /cannot be locked for sign-off while its text is still empty/.test(await ana.page.textContent('.rejected')),
-      'the reason the lock was refused');
+  it('offers no lock of a design step that is still empty, and says why', async () => {
+    const lock = '#s-policy .signoff button[data-action="lock"]';
+    assert.equal(await ana.page.isDisabled(lock), true, 'the lock button of an unwritten step is disabled');
+    assert.match(await ana.page.getAttribute(lock, 'title'), /cannot be locked for sign-off while its text is still empty/);
+    assert.match(await ana.page.textContent('#s-policy .signoff .lock-hint'), /Write this step before locking it/);
+    // A section with no prompt to replace (the course details) offers it.
+    assert.equal(await ana.page.isDisabled('#s-course .signoff button[data-action="lock"]'), false);
+    // Typing the step's first words offers the lock at once; taking them out again withdraws it.
+    await ana.page.click('#s-support .body-box .cm-line');
+    await ana.page.keyboard.type('Drafted', { delay: 5 });
+    await until(async () => !(await ana.page.isDisabled('#s-support .signoff button[data-action="lock"]')), 'the lock offered');
+    for (let i = 0; i < 'Drafted'.length; i += 1) await ana.page.keyboard.press('Backspace');
+    await until(async () => ana.page.isDisabled('#s-support .signoff button[data-action="lock"]'), 'the lock withdrawn');
     assert.equal(await ana.page.evaluate(() => Boolean(window.jointly.session.doc.section('policy').locked)), false);
     const now = await server.api('ana', 'GET', `/api/documents/${docId}`);
     assert.ok(!now.snapshot.sections.find((s) => s.id === 'policy').locked, 'the server has it unlocked');
@@ -196,6 +205,7 @@ describe('a course-design document', () => {
       for (const [f, text] of Object.entries(fields)) op.push({ edit: 'course', f, op: [text] });
       units.forEach((id, i) => op.push({ edit: id, f: 'outcomes', op: [`LO${i + 1}`] }, { edit: id, f: 'assessment', op: [i ? 'Case study' : 'Quiz'] }));
       session.edit(op);
+      window.jointly.view.render(); // the view draws what its own editors type; this came from outside them
     });
     await waitSaved(ana);
     for (const p of [ana, jan]) {

@@ -8,7 +8,7 @@
 // (course_panel.js).
 
 import { positionBetween } from '../doc_op.js';
-import { PROMPT_FIELD } from '../document.js';
+import { PROMPT_FIELD, isIncomplete } from '../document.js';
 import { colorsFor } from './colors.js';
 import { addUnitOp } from './course_model.js';
 import { Checklist, CourseForm } from './course_panel.js';
@@ -222,7 +222,17 @@ export class DocView {
     const bar = view.signoff;
     const parts = [];
     if (controls.lock) {
-      parts.push(h('button', { type: 'button', 'data-action': 'lock', onclick: () => this.setLocked(s.id, true) }, 'Lock for sign-off'));
+      // A design step still showing its prompt cannot be locked (the server refuses it with
+      // section_incomplete): the button says so instead of offering a lock that will fail.
+      const unwritten = isIncomplete(s);
+      parts.push(h('button', {
+        type: 'button',
+        'data-action': 'lock',
+        disabled: unwritten,
+        title: unwritten ? REASONS.section_incomplete : 'Freeze this section so the partner institutions can approve it',
+        onclick: () => this.setLocked(s.id, true),
+      }, 'Lock for sign-off'));
+      if (unwritten) parts.push(h('span', { class: 'lock-hint' }, 'Write this step before locking it for sign-off.'));
     }
     if (s.locked) {
       const approvals = s.approvals ? s.approvals.size : 0;
@@ -467,11 +477,18 @@ export class DocView {
 
   localEdit(section, field, textOp) {
     try {
+      const before = this.doc.section(section);
       this.session.edit([{ edit: section, f: field, op: textOp }]);
-      // The sync core reports only others' changes: what this user typed reaches the preview
-      // and (for a title) the outline from here.
+      // The sync core reports only others' changes: what this user typed reaches the preview,
+      // (for a title) the outline and (when a design step's first or last text was typed) the
+      // lock button from here.
       this.schedulePreview();
       if (field === 'title') this.renderOutline(this.doc.ordered());
+      const after = this.doc.section(section);
+      const view = this.sections.get(section);
+      if (view && before && after && isIncomplete(before) !== isIncomplete(after)) {
+        this.renderSignoff(view, after, sectionControls(after, this.role, this.me.institution));
+      }
     } catch (e) {
       // The editor allowed an edit the document does not (the section was locked or removed a
       // moment ago): keep the text where the user can see it and show the document's text.
