@@ -387,11 +387,32 @@ HttpAnswer get_document(ApiContext& ctx, storage::DocumentId id, Role role) {
   return json_answer(200, j);
 }
 
+// A document's team: the institutions of its members who may approve (reviewers, editors and
+// leaders), by id. An institution whose members only read could never approve, so it is not
+// part of the sign-off (PROTOCOL.md, "Documents, members and roles").
+storage::Result<std::map<storage::InstitutionId, storage::Institution>> team_of(
+    ApiContext& ctx, const std::vector<storage::Membership>& members) {
+  std::map<storage::InstitutionId, storage::Institution> team;
+  for (const auto& m : members) {
+    const auto role = parse_role(m.role);
+    if (!role || !allowed(*role, Action::approve)) continue;
+    auto u = ctx.accounts.user(m.user);
+    if (!u.ok()) {
+      if (u.status().is_not_found()) continue;
+      return u.status();
+    }
+    if (team.contains(u->institution)) continue;
+    auto inst = ctx.accounts.institution(u->institution);
+    if (!inst.ok()) return inst.status();
+    team.emplace(u->institution, std::move(*inst));
+  }
+  return team;
+}
+
 HttpAnswer list_members(ApiContext& ctx, storage::DocumentId id) {
   auto members = ctx.accounts.members(id);
   if (!members.ok()) return storage_error(members.status());
   json list = json::array();
-  std::map<storage::InstitutionId, json> team;
   for (const auto& m : *members) {
     auto u = ctx.accounts.user(m.user);
     if (!u.ok()) {
@@ -401,11 +422,13 @@ HttpAnswer list_members(ApiContext& ctx, storage::DocumentId id) {
     auto c = caller_of(ctx.accounts, *u);
     if (!c.ok()) return storage_error(c.status());
     list.push_back({{"user", user_json(*c, false)}, {"role", m.role}});
-    team[c->institution_id] = {
-        {"id", c->institution_id}, {"name", c->institution}, {"country", c->country}};
   }
+  auto team = team_of(ctx, *members);
+  if (!team.ok()) return storage_error(team.status());
   json team_list = json::array();
-  for (auto& [id_, t] : team) team_list.push_back(std::move(t));
+  for (const auto& [inst_id, inst] : *team) {
+    team_list.push_back({{"id", inst_id}, {"name", inst.name}, {"country", inst.country}});
+  }
   return json_answer(200, {{"members", std::move(list)}, {"team", std::move(team_list)}});
 }
 
@@ -560,22 +583,15 @@ HttpAnswer document_checks(ApiContext& ctx, storage::DocumentId id) {
   return json_answer(200, out);
 }
 
-// The names of the institutions of a document's members, sorted, without duplicates.
+// The names of the institutions of a document's team, sorted.
 storage::Result<std::vector<std::string>> team_institutions(ApiContext& ctx,
                                                             storage::DocumentId id) {
   auto members = ctx.accounts.members(id);
   if (!members.ok()) return members.status();
+  auto team = team_of(ctx, *members);
+  if (!team.ok()) return team.status();
   std::set<std::string> names;
-  for (const auto& m : *members) {
-    auto u = ctx.accounts.user(m.user);
-    if (!u.ok()) {
-      if (u.status().is_not_found()) continue;
-      return u.status();
-    }
-    auto inst = ctx.accounts.institution(u->institution);
-    if (!inst.ok()) return inst.status();
-    names.insert(inst->name);
-  }
+  for (const auto& [inst_id, inst] : *team) names.insert(inst.name);
   return std::vector<std::string>(names.begin(), names.end());
 }
 

@@ -216,6 +216,15 @@ TEST_F(HttpApiTest, LeadersManageMembersAndNeverLoseTheLastLeader) {
   EXPECT_EQ(members["members"].size(), 2u);
   EXPECT_EQ(members["team"].size(), 2u);
   EXPECT_FALSE(members["members"][0]["user"].contains("admin"));
+  // A viewer could never approve: a viewer's institution is not in the team, and it joins the
+  // team when its member may approve.
+  ASSERT_EQ(call("PUT", jan_path, R"({"role":"viewer"})", ana).status, 200u);
+  members = json::parse(call("GET", "/api/documents/1/members", "", ana).body);
+  EXPECT_EQ(members["members"].size(), 2u);
+  ASSERT_EQ(members["team"].size(), 1u);
+  EXPECT_EQ(members["team"][0]["name"], "Uni Graz");
+  ASSERT_EQ(call("PUT", jan_path, R"({"role":"reviewer"})", ana).status, 200u);
+  EXPECT_EQ(json::parse(call("GET", "/api/documents/1/members", "", ana).body)["team"].size(), 2u);
   // A reviewer manages nothing.
   EXPECT_EQ(code(call("PUT", ana_path, R"({"role":"viewer"})", jan)), "forbidden");
   EXPECT_EQ(code(call("DELETE", ana_path, "", jan)), "forbidden");

@@ -77,7 +77,7 @@ export async function showMembers(root, docId, user) {
           h('th', { scope: 'col' }, 'Role'), leader ? h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')) : null)),
         h('tbody', {}, rows)),
       h('h2', {}, 'Institutions in the team'),
-      h('p', { class: 'muted' }, 'A locked section is approved when each of these institutions has approved it.'),
+      h('p', { class: 'muted' }, 'A locked section is approved when each of these institutions has approved it. An institution whose members are all viewers is not asked to approve: make one of them a reviewer to include it.'),
       h('ul', { class: 'team' }, list.team.map((i) => h('li', {}, `${i.name} (${i.country})`))),
     ];
     if (leader) parts.push(await addPersonForm(list, change), inviteForm());
