@@ -6,12 +6,35 @@
 
 let sessionEnded = () => {};
 
+/// How long a request answered `503 document_moved` is sent again. A node of a cluster answers
+/// that at once, having done nothing, while it fetches the document from the node that held it
+/// (PROTOCOL.md, "Scale-out"); the wait between tries is the answer's Retry-After.
+export const MOVED_RETRY_MS = 60000;
+let pause = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
+
+/// For tests: replaces the wait between tries of a moved document's request.
+export function setPause(fn) {
+  pause = fn;
+}
+
 /// Sets what to do when the server says the session has ended (show the login page).
 export function onSessionEnded(fn) {
   sessionEnded = fn;
 }
 
-async function call(path, { method = 'GET', body } = {}) {
+async function call(path, options = {}) {
+  const started = Date.now();
+  for (;;) {
+    try {
+      return await callOnce(path, options);
+    } catch (e) {
+      if (e.code !== 'document_moved' || Date.now() - started >= MOVED_RETRY_MS) throw e;
+      await pause(1000 * Math.min(e.retryAfter || 1, 10));
+    }
+  }
+}
+
+async function callOnce(path, { method = 'GET', body } = {}) {
   const init = { method, credentials: 'same-origin' };
   if (body !== undefined) {
     init.headers = { 'Content-Type': 'application/json' };

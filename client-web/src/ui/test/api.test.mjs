@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 
 import {
-  createDocument, listDocuments, login, me, onSessionEnded,
+  createDocument, getDocument, listDocuments, login, me, onSessionEnded, setPause,
 } from '../api.js';
 import { loginProblem } from '../login_page.js';
 
@@ -47,6 +47,30 @@ describe('the HTTP API', () => {
     answer(429, { error: { code: 'too_many_attempts', message: 'wait' } }, { 'Retry-After': '540' });
     await assert.rejects(login('ana@uni-graz.at', 'wrong password'), { code: 'too_many_attempts', retryAfter: 540 });
     assert.equal(ended, 0);
+  });
+
+  it('asks again, after Retry-After, while a cluster node fetches a moved document', async () => {
+    const waits = [];
+    setPause(async (ms) => { waits.push(ms); });
+    const answers = [
+      [503, { error: { code: 'document_moved', message: 'fetching' } }, { 'Retry-After': '1' }],
+      [503, { error: { code: 'document_moved', message: 'fetching' } }, { 'Retry-After': '2' }],
+      [200, { id: 7, title: 'T', created: 1, rev: 3, role: 'editor', snapshot: {} }, {}],
+    ];
+    globalThis.fetch = async (url, init) => {
+      calls.push({ url, init });
+      const [status, body, headers] = answers.shift();
+      return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json', ...headers } });
+    };
+    assert.equal((await getDocument(7)).rev, 3);
+    assert.equal(calls.length, 3);
+    assert.deepEqual(waits, [1000, 2000]);
+    // Another 503 is an error at once.
+    waits.length = 0;
+    answer(503, { error: { code: 'unhealthy', message: 'disk' } });
+    await assert.rejects(getDocument(7), { code: 'unhealthy', status: 503 });
+    assert.deepEqual(waits, []);
+    setPause((ms) => new Promise((resolve) => { setTimeout(resolve, ms); }));
   });
 
   it('sends JSON with its content type and no token of its own', async () => {
