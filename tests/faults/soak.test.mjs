@@ -1,8 +1,8 @@
 // Soak (issue #9, "Load"): steady editing on 200 documents by clients whose connections churn
 // (cut at random and reconnected, protocol rule 4) against one jointly-server. The server's RSS
 // is read every second under the same load and must stay flat: at the end at most the storage's
-// memory budget (RocksDB's one cache for blocks, table indexes and memtables, 24 MiB, which fills
-// as the store grows) and 24 MiB of allocator slack above the RSS after warm-up; and in a run of
+// memory budget (RocksDB's one cache for data blocks and memtables, 24 MiB, which fills as the
+// store grows) and 24 MiB of allocator slack above the RSS after warm-up; and in a run of
 // 10 minutes or more, growing by less than 12 MiB over its last third (a leak grows with the
 // edits, a cache stops).
 // The RSS once every document is reopened for the final check is reported too; its
