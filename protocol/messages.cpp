@@ -86,6 +86,10 @@ Result<ClientMessage> parse_hello(const json& j) {
   if (!client) return std::move(client).error();
   m.client = std::move(*client);
   if (auto st = check_client_id(m.client); !st) return st.error();
+  if (const auto it = j.find("batch"); it != j.end() && !it->is_null()) {
+    if (!it->is_boolean()) return wrong_type("batch", "true or false");
+    m.batch = it->get<bool>();
+  }
   return ClientMessage(std::move(m));
 }
 
@@ -725,6 +729,23 @@ std::string encode_left(std::uint64_t doc) {
   j["type"] = "left";
   j["doc"] = doc;
   return dump(j);
+}
+
+std::string encode_batch(std::uint64_t doc,
+                         const std::vector<std::shared_ptr<const std::string>>& messages) {
+  std::size_t n = 64;
+  for (const auto& m : messages) n += m->size() + 1;
+  std::string out;
+  out.reserve(n);
+  out += R"({"type":"batch","doc":)";
+  out += std::to_string(doc);
+  out += R"(,"messages":[)";
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    if (i > 0) out += ',';
+    out += *messages[i];
+  }
+  out += "]}";
+  return out;
 }
 
 std::string encode_error(const Error& error, const MessageContext& ctx) {

@@ -16,6 +16,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,6 +39,8 @@ inline constexpr std::uint64_t kMaxWholeNumber = (std::uint64_t{1} << 53) - 1;
 // The connection's account comes from its session, not from hello.
 struct HelloMessage {
   std::string client;
+  // The client takes `batch` messages: several messages of one document in one frame.
+  bool batch = false;
   friend bool operator==(const HelloMessage&, const HelloMessage&) = default;
 };
 
@@ -168,6 +171,10 @@ std::string encode_op(std::uint64_t doc, const RevisionMessage& r);
 std::string encode_presence(std::uint64_t doc, std::uint64_t rev, const PresenceEntry& p);
 std::string encode_presence_cleared(std::uint64_t doc, std::string_view client);
 std::string encode_left(std::uint64_t doc);
+// Several messages of one document, each a complete encoded message, in one frame: the
+// receiver handles them in order, as if each had come alone (PROTOCOL.md, `batch`).
+std::string encode_batch(std::uint64_t doc,
+                         const std::vector<std::shared_ptr<const std::string>>& messages);
 std::string encode_error(const Error& error, const MessageContext& ctx = {});
 
 // The JSON forms used inside the messages above (exposed for tests and the HTTP API).

@@ -216,11 +216,12 @@ void DocumentAuthority::release(Sub& sub) {
   if (!s) return;
   const auto presence = presence_for(sub.peer.client);
   if (sub.snapshot) {
-    s->send(shared(protocol::encode_snapshot(
-        id_, sub.start_rev, title_, std::move(sub.snapshot_json), presence, role_name(sub.role))));
+    deliver(s, shared(protocol::encode_snapshot(id_, sub.start_rev, title_,
+                                                std::move(sub.snapshot_json), presence,
+                                                role_name(sub.role))));
   } else {
-    s->send(shared(protocol::encode_ops(id_, sub.from, sub.start_rev, sub.ops, presence,
-                                        role_name(sub.role))));
+    deliver(s, shared(protocol::encode_ops(id_, sub.from, sub.start_rev, sub.ops, presence,
+                                           role_name(sub.role))));
   }
   sub.snapshot_json = nlohmann::json();
   sub.ops.clear();
@@ -329,9 +330,16 @@ protocol::Result<std::uint64_t> DocumentAuthority::append_revision(protocol::Doc
   info.server_time_ms = now_ms();
   const Clock::time_point queued = Clock::now();
   std::weak_ptr<DocumentAuthority> weak = weak_from_this();
-  auto done = [weak, post = post_, rev, queued](const storage::Status& status) {
-    post([weak, rev, status, queued] {
-      if (auto self = weak.lock()) self->on_complete(rev, status, queued);
+  auto done = [weak, inbox = inbox_, post = post_, rev, queued](const storage::Status& status) {
+    bool first = false;
+    {
+      std::lock_guard lock(inbox->mu);
+      inbox->items.emplace_back(rev, status, queued);
+      first = !std::exchange(inbox->posted, true);
+    }
+    if (!first) return;  // the posted drain takes this one too
+    post([weak] {
+      if (auto self = weak.lock()) self->drain_completions();
     });
   };
   const storage::Status queued_status = store_.append_async(id_, rev, op, info, doc_, done);
@@ -458,6 +466,46 @@ std::uint64_t DocumentAuthority::section_bytes(const protocol::DocOp& op) const 
   return n;
 }
 
+void DocumentAuthority::drain_completions() {
+  std::vector<std::tuple<std::uint64_t, storage::Status, Clock::time_point>> items;
+  {
+    std::lock_guard lock(inbox_->mu);
+    items.swap(inbox_->items);
+    inbox_->posted = false;
+  }
+  batching_ = true;
+  try {
+    for (auto& [rev, status, queued] : items) on_complete(rev, std::move(status), queued);
+  } catch (...) {
+    batching_ = false;
+    flush_outbox();
+    throw;
+  }
+  batching_ = false;
+  flush_outbox();
+}
+
+void DocumentAuthority::deliver(const std::shared_ptr<Subscriber>& s,
+                                std::shared_ptr<const std::string> msg) {
+  if (!batching_) return s->send(std::move(msg));
+  auto [it, added] = outbox_index_.try_emplace(s.get(), outbox_.size());
+  if (added) outbox_.emplace_back(s, std::vector<std::shared_ptr<const std::string>>{});
+  outbox_[it->second].second.push_back(std::move(msg));
+}
+
+void DocumentAuthority::flush_outbox() {
+  auto outbox = std::move(outbox_);
+  outbox_.clear();
+  outbox_index_.clear();
+  for (auto& [s, messages] : outbox) {
+    if (messages.size() == 1) {
+      s->send(std::move(messages.front()));
+    } else {
+      s->send_all(id_, std::move(messages));
+    }
+  }
+}
+
 void DocumentAuthority::on_complete(std::uint64_t rev, storage::Status status,
                                     Clock::time_point queued) {
   if (in_flight_ > 0) --in_flight_;
@@ -492,8 +540,8 @@ void DocumentAuthority::on_durable(std::uint64_t rev, const Completion& c) {
     for (const auto& waiter : w->second) {
       acked.insert(waiter.connection);
       if (auto s = waiter.sub.lock()) {
-        s->send(shared(protocol::encode_ack(id_, waiter.seq, rev, waiter.duplicate,
-                                            applied ? &*applied : nullptr)));
+        deliver(s, shared(protocol::encode_ack(id_, waiter.seq, rev, waiter.duplicate,
+                                               applied ? &*applied : nullptr)));
       }
       if (!waiter.duplicate) metrics_.op_latency.observe_ns(elapsed_ns(waiter.received));
     }
@@ -514,7 +562,7 @@ void DocumentAuthority::on_durable(std::uint64_t rev, const Completion& c) {
     }
     if (acked.count(conn)) continue;
     if (!msg) msg = shared(encode_revision(rev, e));
-    if (auto s = sub.sub.lock()) s->send(msg);
+    if (auto s = sub.sub.lock()) deliver(s, msg);
   }
   for (const auto& client : cleared) {
     broadcast(shared(protocol::encode_presence_cleared(id_, client)), 0);
@@ -567,6 +615,7 @@ void DocumentAuthority::close_all(std::uint16_t code, const std::string& reason)
 
 void DocumentAuthority::fail(const storage::Status& status) {
   failed_ = true;
+  flush_outbox();  // what was made durable before the failure is answered before the close
   log::error("storage failed; closing the document's connections",
              {{"doc", id_}, {"error", status.to_string()}, {"subscribers", subs_.size()}});
   const auto msg = shared(protocol::encode_error(
@@ -603,7 +652,7 @@ void DocumentAuthority::broadcast(const std::shared_ptr<const std::string>& msg,
                                   std::uint64_t except) {
   for (auto& [conn, sub] : subs_) {
     if (conn == except || !sub.ready) continue;
-    if (auto s = sub.sub.lock()) s->send(msg);
+    if (auto s = sub.sub.lock()) deliver(s, msg);
   }
 }
 

@@ -42,9 +42,12 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -79,6 +82,13 @@ class Subscriber {
   virtual ~Subscriber() = default;
   // Queues a text message (a slow consumer is closed by the implementation, not here).
   virtual void send(std::shared_ptr<const std::string> message) = 0;
+  // Queues messages of document doc, in order. A connection that takes `batch` messages
+  // (its hello said so) may send them as one frame; by default each is sent alone.
+  virtual void send_all(storage::DocumentId doc,
+                        std::vector<std::shared_ptr<const std::string>> messages) {
+    (void)doc;
+    for (auto& m : messages) send(std::move(m));
+  }
   // Closes the connection with a WebSocket close code.
   virtual void close(std::uint16_t code, std::string reason) = 0;
   // The authority unsubscribed this connection from doc on its own (its membership ended).
@@ -169,6 +179,11 @@ class DocumentAuthority : public std::enable_shared_from_this<DocumentAuthority>
   std::size_t subscribers() const { return subs_.size(); }
   // No subscriber and no revision waiting for storage: safe to unload.
   bool idle() const { return subs_.empty() && in_flight_ == 0; }
+  // Storage completions handed over and not yet processed (tests, diagnostics). Thread-safe.
+  std::size_t completions_waiting() const {
+    std::lock_guard lock(inbox_->mu);
+    return inbox_->items.size();
+  }
   // A write failed: every subscriber was closed; the authority refuses everything until it is
   // unloaded (a reload reads what storage has).
   bool failed() const { return failed_; }
@@ -241,7 +256,21 @@ class DocumentAuthority : public std::enable_shared_from_this<DocumentAuthority>
   storage::Status rebuild_head();
   // The "op" message of a revision, with "restored_from" for a restore.
   std::string encode_revision(std::uint64_t rev, const TailEntry& e) const;
-  // Called (posted) by storage's completion; processes completions in revision order.
+  // Storage's completions, handed over from its writer thread: one post to the document's
+  // executor covers every completion that arrives before it runs (a write group's, usually).
+  struct CompletionInbox {
+    std::mutex mu;
+    std::vector<std::tuple<std::uint64_t, storage::Status, Clock::time_point>> items;
+    bool posted = false;
+  };
+  // Takes the completions in the inbox and processes them, the messages they cause going out
+  // per connection together (deliver).
+  void drain_completions();
+  // Sends msg to s now, or, while completions are processed, adds it to s's messages in the
+  // outbox, sent (send_all) once they are all processed.
+  void deliver(const std::shared_ptr<Subscriber>& s, std::shared_ptr<const std::string> msg);
+  void flush_outbox();
+  // Processes completions in revision order.
   void on_complete(std::uint64_t rev, storage::Status status, Clock::time_point queued);
   void on_durable(std::uint64_t rev, const Completion& c);
   void fail(const storage::Status& status);
@@ -280,6 +309,12 @@ class DocumentAuthority : public std::enable_shared_from_this<DocumentAuthority>
   std::map<std::uint64_t, RestoreDone> restores_;         // restores owed an answer, by revision
   std::map<std::uint64_t, Sub> subs_;                     // by connection
   std::map<std::string, PresenceState> presence_;         // by client, at durable_rev_
+  const std::shared_ptr<CompletionInbox> inbox_ = std::make_shared<CompletionInbox>();
+  bool batching_ = false;  // deliver() adds to the outbox
+  std::vector<
+      std::pair<std::shared_ptr<Subscriber>, std::vector<std::shared_ptr<const std::string>>>>
+      outbox_;
+  std::unordered_map<const Subscriber*, std::size_t> outbox_index_;  // into outbox_
 };
 
 }  // namespace jointly::server

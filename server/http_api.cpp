@@ -1041,7 +1041,9 @@ std::optional<HttpAnswer> route_api(ApiContext& ctx, const ApiRequest& req) {
     if (!get) return not_allowed();
     HttpAnswer a;
     a.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    a.body = ctx.metrics.render();
+    const auto w = ctx.store.log().write_stats();
+    const Metrics::StorageWrites writes{w.groups, w.writes};
+    a.body = ctx.metrics.render(&writes);
     return a;
   }
   if (path == "/api" || path.substr(0, 5) == "/api/") return api(ctx, req, path);

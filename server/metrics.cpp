@@ -139,7 +139,7 @@ void render_cluster(std::string& out, const ClusterMetrics& c) {
 
 }  // namespace
 
-std::string Metrics::render() const {
+std::string Metrics::render(const StorageWrites* storage) const {
   std::string out;
   simple(out, "jointly_connections", "gauge", "Open WebSocket connections.",
          std::to_string(connections.value()));
@@ -160,6 +160,14 @@ std::string Metrics::render() const {
                   "Client messages answered with an error, by error code.");
   closed.render(out, "jointly_closed_connections_total", "code",
                 "WebSocket connections closed by the server, by close code.");
+  if (storage != nullptr) {
+    simple(out, "jointly_storage_write_groups_total", "counter",
+           "Storage write groups: one batch, and one sync when durable, each.",
+           std::to_string(storage->groups));
+    simple(out, "jointly_storage_writes_total", "counter",
+           "Writes (revisions, document creations) carried by storage's write groups.",
+           std::to_string(storage->writes));
+  }
   if (cluster.clustered) render_cluster(out, cluster);
   return out;
 }

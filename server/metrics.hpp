@@ -96,8 +96,15 @@ struct Metrics {
   LabelledCounter closed;      // WebSocket closes initiated by the server, by close code
   ClusterMetrics cluster;
 
-  // The whole exposition, Prometheus text format 0.0.4.
-  std::string render() const;
+  // Storage's group commit: write groups (one WriteBatch and, when durable, one sync each) and
+  // the writes they carried.
+  struct StorageWrites {
+    std::uint64_t groups = 0;
+    std::uint64_t writes = 0;
+  };
+
+  // The whole exposition, Prometheus text format 0.0.4 (with storage's writes when given).
+  std::string render(const StorageWrites* storage = nullptr) const;
 };
 
 }  // namespace jointly::server

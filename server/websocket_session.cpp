@@ -107,6 +107,18 @@ class websocket_session : public std::enable_shared_from_this<websocket_session>
       self->enqueue(std::move(m));
     });
   }
+  void send_all(storage::DocumentId doc,
+                std::vector<std::shared_ptr<const std::string>> messages) override {
+    net::post(
+        ws_.get_executor(), [self = shared_from_this(), doc, ms = std::move(messages)]() mutable {
+          if (self->batch_ && ms.size() > 1) {
+            // One frame for the lot: one write through Beast instead of one per message.
+            self->enqueue(std::make_shared<const std::string>(protocol::encode_batch(doc, ms)));
+            return;
+          }
+          for (auto& m : ms) self->enqueue(std::move(m));
+        });
+  }
   void close(std::uint16_t code, std::string reason) override {
     net::post(ws_.get_executor(), [self = shared_from_this(), code, r = std::move(reason)] {
       self->do_close(code, r);
@@ -275,6 +287,7 @@ class websocket_session : public std::enable_shared_from_this<websocket_session>
     auto p = std::make_shared<Peer>();
     p->connection = id_;
     p->client = std::move(m.client);
+    batch_ = m.batch;
     p->user = who_.caller.user_id;
     p->name = who_.caller.name;
     p->institution = who_.caller.institution;
@@ -567,6 +580,7 @@ class websocket_session : public std::enable_shared_from_this<websocket_session>
   std::uint64_t target_doc_ = 0;  // the doc of /ws?doc=<id>; 0: none (see target_document)
   std::atomic<std::uint64_t> seen_sessions_gen_;
   std::shared_ptr<const Peer> peer_;
+  bool batch_ = false;  // its hello asked for `batch` messages
   std::map<std::uint64_t, std::shared_ptr<DocumentHost::Entry>> docs_;
   std::deque<std::shared_ptr<const std::string>> queue_;
   std::size_t queued_bytes_ = 0;

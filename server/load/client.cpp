@@ -48,7 +48,8 @@ protocol::Status LoadClient::open(IoPool& pool, unsigned shard, const Endpoint& 
   json hello = {{"type", "hello"},
                 {"client", id_},
                 {"name", "jointly-load"},
-                {"institution", "jointly-load"}};
+                {"institution", "jointly-load"},
+                {"batch", true}};
   json open = {{"type", "open"}, {"doc", doc}};
   ws_->post([this, h = hello.dump(), o = open.dump()] {
     ws_->send(h);
@@ -129,12 +130,20 @@ void LoadClient::on_message(std::string_view text) {
   if (failed()) return;
   const auto arrived = Clock::now();
   json m = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  handle(m, arrived);
+}
+
+void LoadClient::handle(const json& m, Clock::time_point arrived) {
+  if (failed()) return;
   if (!m.is_object() || !m.contains("type") || !m["type"].is_string()) {
     return fail("server sent a message that is not a JSON object with a type");
   }
   const auto& type = m["type"].get_ref<const std::string&>();
   try {
-    if (type == "op") {
+    if (type == "batch") {
+      // Several messages in one frame (the hello asked for them): each as if it came alone.
+      for (const auto& inner : m.at("messages")) handle(inner, arrived);
+    } else if (type == "op") {
       if (m.at("doc").get<std::uint64_t>() != doc_) return;
       const auto rev = m.at("rev").get<std::uint64_t>();
       if (rev <= state_.rev()) return;  // already known (PROTOCOL.md: ignore)

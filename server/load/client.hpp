@@ -21,6 +21,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 #include "protocol/document.hpp"
 #include "server/load/doc_state.hpp"
 #include "server/load/net.hpp"
@@ -70,6 +72,7 @@ class LoadClient {
 
  private:
   void on_message(std::string_view text);
+  void handle(const nlohmann::json& m, Clock::time_point arrived);
   void submit(const Submission& s);
   void fail(std::string why);
   void publish();

@@ -116,6 +116,45 @@ TEST_F(AuthorityTest, AckAndBroadcastWaitUntilTheRevisionIsDurable) {
   EXPECT_EQ(metrics_.ops_applied.value(), 1u);
 }
 
+TEST_F(AuthorityTest, RevisionsDurableTogetherGoToEachConnectionInOneBatchInOrder) {
+  auto a = load();
+  auto alice = join(*a, 1, "alice");
+  auto bob = join(*a, 2, "bob");
+  auto carol = join(*a, 3, "carol");
+  const auto edit = [](const char* section) {
+    return json::parse(std::string(R"([{"edit":")") + section + R"(","f":"body","op":["!"]}])");
+  };
+  a->submit(make_peer(1, "alice"), alice, submit(doc_id_, 0, "alice", 1, edit("a")));
+  a->submit(make_peer(2, "bob"), bob, submit(doc_id_, 0, "bob", 1, edit("b")));
+  a->submit(make_peer(1, "alice"), alice, submit(doc_id_, 0, "alice", 2, edit("a")));
+  // Storage completes the three (in one write group or more); nothing runs here until the
+  // executor does, so the completions wait together and are processed in one go.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (a->completions_waiting() < 3 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_EQ(a->completions_waiting(), 3u);
+  wait_for(*carol, "op", 3);
+  const std::vector<std::pair<storage::DocumentId, std::size_t>> one_of_three{{doc_id_, 3}};
+  EXPECT_EQ(alice->batches(), one_of_three);
+  EXPECT_EQ(bob->batches(), one_of_three);
+  EXPECT_EQ(carol->batches(), one_of_three);
+  auto kinds = [](RecordingSubscriber& s) {
+    std::vector<std::string> out;
+    for (const auto& m : s.messages()) {
+      if (m["type"] == "ack" || m["type"] == "op") {
+        out.push_back(m["type"].get<std::string>() + std::to_string(m["rev"].get<int>()));
+      }
+    }
+    return out;
+  };
+  // Each hears of every revision once, in revision order: its own as an ack.
+  EXPECT_EQ(kinds(*alice), (std::vector<std::string>{"ack1", "op2", "ack3"}));
+  EXPECT_EQ(kinds(*bob), (std::vector<std::string>{"op1", "ack2", "op3"}));
+  EXPECT_EQ(kinds(*carol), (std::vector<std::string>{"op1", "op2", "op3"}));
+  EXPECT_EQ(a->completions_waiting(), 0u);
+}
+
 TEST_F(AuthorityTest, ConcurrentEditsAreTransformedAgainstHistory) {
   auto a = load();
   auto alice = join(*a, 1, "alice");

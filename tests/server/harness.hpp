@@ -70,9 +70,20 @@ class RecordingSubscriber : public Subscriber {
     std::lock_guard lock(mu_);
     sent_.push_back(json::parse(*message));
   }
+  void send_all(storage::DocumentId doc,
+                std::vector<std::shared_ptr<const std::string>> messages) override {
+    std::lock_guard lock(mu_);
+    batches_.push_back({doc, messages.size()});
+    for (const auto& m : messages) sent_.push_back(json::parse(*m));
+  }
   void close(std::uint16_t code, std::string) override {
     std::lock_guard lock(mu_);
     closed_ = code;
+  }
+  // send_all's calls: (document, number of messages).
+  std::vector<std::pair<storage::DocumentId, std::size_t>> batches() {
+    std::lock_guard lock(mu_);
+    return batches_;
   }
   void unsubscribed(storage::DocumentId doc) override {
     std::lock_guard lock(mu_);
@@ -115,6 +126,7 @@ class RecordingSubscriber : public Subscriber {
   std::vector<json> sent_;
   std::optional<std::uint16_t> closed_;
   std::vector<storage::DocumentId> unsubscribed_;
+  std::vector<std::pair<storage::DocumentId, std::size_t>> batches_;
 };
 
 // Document roles for tests: (document, user) -> role, with a fallback for everyone else

@@ -25,6 +25,22 @@ TEST(Messages, ParsesHello) {
   EXPECT_EQ(std::get<HelloMessage>(*r), (HelloMessage{"c-1_A"}));
 }
 
+TEST(Messages, HelloMayAskForBatches) {
+  auto yes = parse_client_message(R"({"type":"hello","client":"c1","batch":true})");
+  ASSERT_TRUE(yes.ok());
+  EXPECT_EQ(std::get<HelloMessage>(*yes), (HelloMessage{"c1", true}));
+  auto no = parse_client_message(R"({"type":"hello","client":"c1","batch":false})");
+  ASSERT_TRUE(no.ok());
+  EXPECT_FALSE(std::get<HelloMessage>(*no).batch);
+  auto null = parse_client_message(R"({"type":"hello","client":"c1","batch":null})");
+  ASSERT_TRUE(null.ok());
+  EXPECT_FALSE(std::get<HelloMessage>(*null).batch);
+  auto wrong = parse_client_message(R"({"type":"hello","client":"c1","batch":"yes"})");
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.error().code, "wrong_type");
+  EXPECT_EQ(wrong.error().message, "\"batch\" must be true or false");
+}
+
 TEST(Messages, ParsesOpenWithAndWithoutRev) {
   auto a = parse_client_message(R"({"type":"open","doc":3})");
   ASSERT_TRUE(a.ok());
@@ -200,6 +216,12 @@ TEST(Messages, EncodesTheServerMessages) {
   EXPECT_EQ(json::parse(encode_presence_cleared(1, "c-1")),
             json::parse(R"({"type":"presence","doc":1,"client":"c-1","section":null})"));
   EXPECT_EQ(json::parse(encode_left(2)), json::parse(R"({"type":"left","doc":2})"));
+  const std::vector<std::shared_ptr<const std::string>> two{
+      std::make_shared<const std::string>(encode_ack(2, 3, 9, false)),
+      std::make_shared<const std::string>(encode_left(2))};
+  EXPECT_EQ(json::parse(encode_batch(2, two)),
+            json::parse(R"({"type":"batch","doc":2,"messages":[)"
+                        R"({"type":"ack","doc":2,"seq":3,"rev":9},{"type":"left","doc":2}]})"));
   auto ops = json::parse(encode_ops(1, 41, 43, {r}, {p}, "editor"));
   EXPECT_EQ(ops["from"], 41);
   EXPECT_EQ(ops["role"], "editor");

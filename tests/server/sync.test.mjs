@@ -3,7 +3,7 @@
 // resubmission after a reconnect, presence moved by later edits and cleared on leave.
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import { Client, joinDocument, startServer, submitAndAck } from './server_harness.mjs';
+import { Client, joinDocument, startServer, submitAndAck, waitFor } from './server_harness.mjs';
 
 let server;
 before(async () => { server = await startServer(); });
@@ -98,4 +98,45 @@ it('rejects edits of a locked section with section_locked', async () => {
   const unlock = await submitAndAck(c, { rev: lock.rev, seq: 3, op: [{ unlock: 'outcomes' }] });
   assert.equal(unlock.type, 'ack');
   c.close();
+});
+
+it('sends a group of revisions in one batch frame to a client that asks, and never to others', async () => {
+  const writers = [];
+  let rev0 = 0;
+  for (let i = 0; i < 4; i++) {
+    const { c, snapshot } = await joinDocument(server, { client: `burst${i}` });
+    writers.push(c);
+    rev0 = snapshot.rev;
+  }
+  const plain = (await joinDocument(server, { client: 'plain-watcher' })).c;
+  const batched = await Client.connect(server.ws);
+  batched.send({ type: 'hello', client: 'batch-watcher', batch: true });
+  await batched.nextType('welcome');
+  batched.send({ type: 'open', doc: 1 });
+  const snap = await batched.nextType('snapshot');
+  assert.equal(snap.rev, rev0);
+  // 100 submits at once: storage makes them durable in groups (one sync each).
+  const n = 25;
+  for (const [i, w] of writers.entries()) {
+    for (let seq = 1; seq <= n; seq++) {
+      w.send({ type: 'submit', doc: 1, rev: rev0, client: `burst${i}`, seq, op: [{ edit: 'team', f: 'body', op: ['x'] }] });
+    }
+  }
+  const total = 4 * n;
+  const unwrap = (c) => c.received.flatMap((m) => (m.type === 'batch' ? m.messages : [m]));
+  const revs = (c) => unwrap(c).filter((m) => m.type === 'op').map((m) => m.rev);
+  const want = Array.from({ length: total }, (_, i) => rev0 + 1 + i);
+  await waitFor(() => revs(plain).length >= total && revs(batched).length >= total, 20000, 'every op at both watchers');
+  assert.deepEqual(revs(plain), want, 'the plain watcher hears of every revision once, in order');
+  assert.deepEqual(revs(batched), want, 'so does the batch watcher, its batches unwrapped in order');
+  assert.equal(plain.received.filter((m) => m.type === 'batch').length, 0, 'no batch without asking');
+  const batches = batched.received.filter((m) => m.type === 'batch');
+  assert.ok(batches.length > 0, 'a group of revisions durable together came as one frame');
+  for (const b of batches) {
+    assert.equal(b.doc, 1);
+    assert.ok(b.messages.length >= 2);
+    assert.ok(b.messages.every((m) => m.doc === 1 && m.type !== 'batch' && m.type !== 'welcome'));
+  }
+  console.log(`# ${total} revisions reached the batch watcher in ${batched.received.filter((m) => m.type !== 'snapshot' && m.type !== 'welcome').length} frames (${batches.length} batches)`);
+  for (const w of [...writers, plain, batched]) w.close();
 });

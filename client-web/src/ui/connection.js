@@ -88,24 +88,16 @@ export class Connection {
       return;
     }
     this.ws = ws;
-    ws.onopen = () => ws.send(JSON.stringify({ type: 'hello', client: this.client }));
+    // batch: this client takes several messages of a document in one frame (PROTOCOL.md).
+    ws.onopen = () => ws.send(JSON.stringify({ type: 'hello', client: this.client, batch: true }));
     ws.onmessage = (event) => {
       let m;
       try { m = JSON.parse(event.data); } catch { return; }
-      if (m.type === 'welcome') {
-        this.ready = true;
-        this.everConnected = true;
-        this.attempt = 0;
-        this.setState(State.connected, '');
-        for (const h of this.handlers.values()) h.onOpen();
+      if (m.type === 'batch' && Array.isArray(m.messages)) {
+        for (const inner of m.messages) this.dispatch(inner);
         return;
       }
-      if (m.type === 'error' && m.doc === undefined) {
-        console.warn('jointly: the server refused a message:', m.code, m.message);
-        return;
-      }
-      const h = this.handlers.get(m.doc);
-      if (h) h.onMessage(m);
+      this.dispatch(m);
     };
     ws.onclose = (event) => {
       if (this.ws !== ws) return;
@@ -123,6 +115,26 @@ export class Connection {
       this.scheduleRetry(event.code);
     };
     ws.onerror = () => { /* onclose follows */ };
+  }
+
+  /// One server message (a `batch`'s each, in order): the welcome, or a document's message
+  /// for whoever opened that document.
+  dispatch(m) {
+    if (m === null || typeof m !== 'object') return;
+    if (m.type === 'welcome') {
+      this.ready = true;
+      this.everConnected = true;
+      this.attempt = 0;
+      this.setState(State.connected, '');
+      for (const h of this.handlers.values()) h.onOpen();
+      return;
+    }
+    if (m.type === 'error' && m.doc === undefined) {
+      console.warn('jointly: the server refused a message:', m.code, m.message);
+      return;
+    }
+    const h = this.handlers.get(m.doc);
+    if (h) h.onMessage(m);
   }
 
   scheduleRetry(code) {
