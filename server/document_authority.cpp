@@ -259,7 +259,7 @@ void DocumentAuthority::submit(const Peer& peer, std::shared_ptr<Subscriber> s,
     }
     return;
   }
-  if (tail_first() > 1) {
+  if (tail_first() > 1 && !certainly_new(m.client, m.seq)) {
     // It could be a revision that is no longer in memory (or was made before a reload), even
     // when the client claims a recent rev: storage's dedupe index knows. (Were it applied
     // again, storage would refuse the revision as a duplicate and fail the document.)
@@ -302,6 +302,25 @@ void DocumentAuthority::submit(const Peer& peer, std::shared_ptr<Subscriber> s,
   auto appended = append_revision(std::move(op), std::move(info), peer.connection);
   if (!appended) return reject(*s, ctx, appended.error().code, appended.error().message);
   waiters_[*appended].push_back(Waiter{s, peer.connection, m.seq, false, received});
+}
+
+bool DocumentAuthority::certainly_new(const std::string& client, std::uint64_t seq) {
+  auto it = max_seq_.find(client);
+  if (it == max_seq_.end()) {
+    auto stored = store_.max_client_seq(id_, client);
+    if (!stored.ok()) return false;
+    std::uint64_t highest = *stored;
+    // Pending revisions are not in storage yet; every one is in dedupe_.
+    auto d = dedupe_.lower_bound({client, ~std::uint64_t{0}});
+    if (d != dedupe_.end() && d->first.first == client)
+      highest = std::max(highest, d->first.second);
+    if (d != dedupe_.begin() && (--d)->first.first == client) {
+      highest = std::max(highest, d->first.second);
+    }
+    if (max_seq_.size() >= kTrackedClients) max_seq_.clear();
+    it = max_seq_.emplace(client, highest).first;
+  }
+  return seq > it->second;
 }
 
 protocol::Result<std::uint64_t> DocumentAuthority::append_revision(protocol::DocOp op,
@@ -374,6 +393,9 @@ protocol::Result<std::uint64_t> DocumentAuthority::append_revision(protocol::Doc
   head_ = rev;
   ++in_flight_;
   dedupe_[std::make_pair(info.client_id, info.client_seq)] = rev;
+  if (auto it = max_seq_.find(info.client_id); it != max_seq_.end()) {
+    it->second = std::max(it->second, info.client_seq);
+  }
   tail_.push_back(TailEntry{rev, std::move(op), std::move(info), origin});
   tail_bytes_ += footprint(tail_.back());
   return rev;

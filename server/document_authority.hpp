@@ -279,6 +279,9 @@ class DocumentAuthority : public std::enable_shared_from_this<DocumentAuthority>
   void broadcast(const std::shared_ptr<const std::string>& msg, std::uint64_t except);
   void clear_presence(const std::string& client, std::uint64_t connection);
   std::uint64_t section_bytes(const protocol::DocOp& op) const;
+  // True when (client, seq) certainly has no revision yet (seq above the client's highest);
+  // false when it may have one (or storage cannot tell): look it up.
+  bool certainly_new(const std::string& client, std::uint64_t seq);
   void prune_tail();
   // The memory an entry of tail_ holds, estimated: its own size, its strings and op, and its
   // dedupe_ node.
@@ -304,6 +307,10 @@ class DocumentAuthority : public std::enable_shared_from_this<DocumentAuthority>
   std::size_t tail_bytes_ = 0;  // footprint() of every entry of tail_
   // (client, seq) -> revision, for every revision in tail_ (and every pending one).
   std::map<std::pair<std::string, std::uint64_t>, std::uint64_t> dedupe_;
+  // client -> the highest seq it has a revision with (durable or pending), for the clients
+  // asked about since the load: a submit with a higher seq is new without a storage lookup.
+  static constexpr std::size_t kTrackedClients = 4096;
+  std::unordered_map<std::string, std::uint64_t> max_seq_;
   std::map<std::uint64_t, std::vector<Waiter>> waiters_;  // by revision
   std::map<std::uint64_t, Completion> completed_;         // out of order, by revision
   std::map<std::uint64_t, RestoreDone> restores_;         // restores owed an answer, by revision

@@ -617,12 +617,32 @@ Result<std::size_t> Accounts::delete_expired_sessions(std::int64_t now_ms) {
 }
 
 Result<std::optional<std::string>> Accounts::role(DocumentId doc, UserId user) const {
+  // The generation is read before the store: a change written after this read bumps it, so an
+  // answer read here is never kept past that change.
+  const std::uint64_t gen = members_gen_.load();
+  {
+    std::lock_guard lk(role_cache_mu_);
+    if (role_cache_gen_ != gen) {
+      role_cache_.clear();
+      role_cache_gen_ = gen;
+    } else if (auto it = role_cache_.find({doc, user}); it != role_cache_.end()) {
+      return it->second;
+    }
+  }
   auto v = log_.kv_get(Fam::accounts, key(kMember, doc, user));
   if (!v.ok()) return v.status();
-  if (!*v) return std::optional<std::string>();
-  std::string role;
-  if (!decode_role(**v, role)) return corrupt("membership");
-  return std::optional<std::string>(std::move(role));
+  std::optional<std::string> answer;
+  if (*v) {
+    std::string role;
+    if (!decode_role(**v, role)) return corrupt("membership");
+    answer = std::move(role);
+  }
+  std::lock_guard lk(role_cache_mu_);
+  if (role_cache_gen_ == gen) {
+    if (role_cache_.size() >= kRoleCacheEntries) role_cache_.clear();
+    role_cache_.emplace(std::make_pair(doc, user), answer);
+  }
+  return answer;
 }
 
 Result<std::vector<Membership>> Accounts::members(DocumentId doc) const {

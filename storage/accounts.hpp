@@ -28,10 +28,12 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "storage/revision_log.hpp"
@@ -213,6 +215,14 @@ class Accounts {
   std::atomic<bool> replica_{false};
   std::atomic<std::uint64_t> sessions_gen_{0};
   std::atomic<std::uint64_t> members_gen_{0};
+  // role()'s answers at members_gen_ == role_cache_gen_: every message on a WebSocket asks
+  // again, and a membership changes rarely. Every change of a membership bumps members_gen_
+  // after its write, which empties the cache at the next lookup.
+  static constexpr std::size_t kRoleCacheEntries = 1 << 16;
+  mutable std::mutex role_cache_mu_;
+  mutable std::uint64_t role_cache_gen_ = 0;  // GUARDED_BY(role_cache_mu_)
+  mutable std::map<std::pair<DocumentId, UserId>, std::optional<std::string>>
+      role_cache_;  // GUARDED_BY(role_cache_mu_)
 };
 
 // The wire forms of a feed and a snapshot (GET /internal/accounts/changes and .../snapshot).

@@ -1321,6 +1321,22 @@ Result<std::uint64_t> RevisionLog::find_by_client(DocumentId id, std::string_vie
   return rev;
 }
 
+Result<std::uint64_t> RevisionLog::max_client_seq(DocumentId id, std::string_view client_id) const {
+  // The dedupe keys of one (document, client) differ only in their big-endian seq: the last
+  // one at or before the prefix followed by the highest seq is the client's highest.
+  std::string prefix = enc::dedupe_key(id, client_id, 0);
+  prefix.resize(prefix.size() - 8);
+  const std::string last = enc::dedupe_key(id, client_id, ~std::uint64_t{0});
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db_->NewIterator(rocksdb::ReadOptions(), impl_->cf_[kDedupe]));
+  it->SeekForPrev(last);
+  if (!it->status().ok()) return from_rocks(it->status(), "reading the dedupe index");
+  if (!it->Valid()) return std::uint64_t{0};
+  const rocksdb::Slice k = it->key();
+  if (k.size() != prefix.size() + 8 || !k.starts_with(prefix)) return std::uint64_t{0};
+  return enc::get_be64(k.data() + prefix.size());
+}
+
 bool RevisionLog::healthy() const { return impl_->healthy_.load(); }
 
 Status RevisionLog::writable() const {

@@ -152,6 +152,8 @@ class RevisionLog {
   // The revision that (client_id, seq) produced in the document. not_found if none.
   Result<std::uint64_t> find_by_client(DocumentId id, std::string_view client_id,
                                        std::uint64_t seq) const;
+  // The highest seq of client_id with a revision in the document (0 if none).
+  Result<std::uint64_t> max_client_seq(DocumentId id, std::string_view client_id) const;
 
   // False once a write has failed; error() then says which and why (Status::Ok() if healthy).
   bool healthy() const;

@@ -98,6 +98,10 @@ class Store {
                                        std::uint64_t seq) const {
     return log_->find_by_client(id, client_id, seq);
   }
+  // The highest seq of client_id with a revision in the document (0 if none).
+  Result<std::uint64_t> max_client_seq(DocumentId id, std::string_view client_id) const {
+    return log_->max_client_seq(id, client_id);
+  }
   Result<DocumentMeta> document(DocumentId id) const { return log_->document(id); }
   Result<std::vector<DocumentMeta>> list_documents() const { return log_->list_documents(); }
 

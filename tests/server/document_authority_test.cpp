@@ -325,6 +325,46 @@ TEST_F(AuthorityTest, ResubmissionAfterAReloadGetsTheOriginalAckFromStorage) {
   EXPECT_EQ(a->head(), 1u);
 }
 
+TEST_F(AuthorityTest, EverySeqAtOrBelowAClientsHighestIsLookedUpAndOnlyNewOnesApply) {
+  // A submit above the client's highest seq skips storage's dedupe lookup: this must never
+  // apply a seq twice, nor refuse a seq the client skipped, also after a reload with the
+  // revisions no longer in memory.
+  const json edit = json::parse(R"([{"edit":"a","f":"body","op":["A"]}])");
+  AuthorityOptions small;
+  small.history_tail = 1;
+  {
+    auto a = load(small);
+    auto alice = join(*a, 1, "alice");
+    for (std::uint64_t seq : {3, 7}) {
+      a->submit(make_peer(1, "alice"), alice, submit(doc_id_, a->head(), "alice", seq, edit));
+      wait_for(*alice, "ack", seq == 3 ? 1 : 2);
+    }
+  }
+  store_.reset();
+  open_store();
+  auto a = load(small);
+  ASSERT_EQ(a->head(), 2u);
+  auto alice = join(*a, 2, "alice", 2);
+  auto answer = [&](std::uint64_t seq) {
+    const std::size_t before = alice->count("ack");
+    a->submit(make_peer(2, "alice"), alice, submit(doc_id_, a->head(), "alice", seq, edit));
+    wait_for(*alice, "ack", before + 1);
+    return *alice->last("ack");
+  };
+  EXPECT_EQ(answer(7), json::parse(R"({"type":"ack","doc":1,"seq":7,"rev":2,"duplicate":true})"));
+  EXPECT_EQ(answer(3), json::parse(R"({"type":"ack","doc":1,"seq":3,"rev":1,"duplicate":true})"));
+  EXPECT_EQ(answer(5), json::parse(R"({"type":"ack","doc":1,"seq":5,"rev":3})"));  // skipped
+  EXPECT_EQ(answer(8), json::parse(R"({"type":"ack","doc":1,"seq":8,"rev":4})"));
+  EXPECT_EQ(answer(8), json::parse(R"({"type":"ack","doc":1,"seq":8,"rev":4,"duplicate":true})"));
+  EXPECT_EQ(answer(5), json::parse(R"({"type":"ack","doc":1,"seq":5,"rev":3,"duplicate":true})"));
+  EXPECT_EQ(a->head(), 4u);
+  EXPECT_EQ(testing::body_of(a->document(), "a"), "AAAAhello");
+  auto bob = join(*a, 3, "bob", 4);
+  a->submit(make_peer(3, "bob"), bob, submit(doc_id_, 4, "bob", 1, edit));
+  wait_for(*bob, "ack");
+  EXPECT_EQ(*bob->last("ack"), json::parse(R"({"type":"ack","doc":1,"seq":1,"rev":5})"));
+}
+
 TEST_F(AuthorityTest, RevisionsNewerThanTheHeadOrOlderThanTheWindowAreRefused) {
   AuthorityOptions o;
   o.max_rev_lag = 2;

@@ -105,6 +105,51 @@ TEST(AccountsChanges, PagesCrossKeyBlocks) {
   EXPECT_EQ(page->changes.back().seq, 350u);
 }
 
+TEST(AccountsChanges, ARoleAskedAgainSeesEveryChangeOnThePrimaryAndOnAReplica) {
+  // role() answers repeated questions from memory: each change must still show at once.
+  TempDir primary_dir, replica_dir;
+  auto primary_store = open_or_die(primary_dir.sub("p"));
+  auto replica_store = open_or_die(replica_dir.sub("r"));
+  Accounts primary(primary_store->log());
+  Accounts replica(replica_store->log());
+  replica.set_replica(true);
+  auto role_at = [](Accounts& a, DocumentId doc, UserId user) {
+    auto r = a.role(doc, user);
+    EXPECT_TRUE(r.ok());
+    return r.ok() && *r ? **r : std::string("none");
+  };
+  auto sync = [&] {
+    auto feed = primary.changes_after(*replica.last_seq(), 1000);
+    ASSERT_TRUE(feed.ok());
+    ASSERT_TRUE(replica.apply_changes(feed->changes).ok());
+  };
+  ASSERT_TRUE(primary.set_role(1, 10, "leader").ok());
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(role_at(primary, 1, 11), "none");
+  EXPECT_EQ(role_at(replica, 1, 11), "none");
+  ASSERT_TRUE(primary.set_role(1, 11, "viewer").ok());
+  EXPECT_EQ(role_at(primary, 1, 11), "viewer");
+  sync();
+  EXPECT_EQ(role_at(replica, 1, 11), "viewer");
+  ASSERT_TRUE(primary.set_role(1, 11, "editor").ok());
+  EXPECT_EQ(role_at(primary, 1, 11), "editor");
+  EXPECT_EQ(role_at(replica, 1, 11), "viewer");  // not pulled yet
+  sync();
+  EXPECT_EQ(role_at(replica, 1, 11), "editor");
+  ASSERT_TRUE(primary.remove_member(1, 11).ok());
+  EXPECT_EQ(role_at(primary, 1, 11), "none");
+  sync();
+  EXPECT_EQ(role_at(replica, 1, 11), "none");
+  EXPECT_EQ(role_at(replica, 1, 10), "leader");
+  // A snapshot installed on the replica replaces what it knew.
+  ASSERT_TRUE(primary.set_role(1, 10, "leader").ok());
+  ASSERT_TRUE(primary.set_role(2, 12, "reviewer").ok());
+  EXPECT_EQ(role_at(replica, 2, 12), "none");
+  auto snap = primary.snapshot();
+  ASSERT_TRUE(snap.ok());
+  ASSERT_TRUE(replica.install_snapshot(*snap).ok());
+  EXPECT_EQ(role_at(replica, 2, 12), "reviewer");
+}
+
 TEST(AccountsChanges, SequenceSurvivesReopen) {
   TempDir dir;
   {
