@@ -11,7 +11,8 @@ JOINTLY_APT_PACKAGES=(
   libboost1.81-dev libboost-program-options1.81-dev
   librocksdb-dev nlohmann-json3-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libsodium-dev libssl-dev libspdlog-dev libdtl-dev libcmark-gfm-dev libutfcpp-dev
+  libsodium-dev libssl-dev libspdlog-dev libdtl-dev libcmark-gfm-dev libcmark-gfm-extensions-dev
+  libutfcpp-dev
   haproxy  # tests/cluster: three and four nodes behind it
 )
 

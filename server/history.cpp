@@ -1,6 +1,7 @@
 // History of a document: see server/history.hpp.
 #include "server/history.hpp"
 
+#include <cmark-gfm-core-extensions.h>
 #include <cmark-gfm.h>
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "protocol/utf8.hpp"
+#include "server/templates.hpp"
 
 namespace jointly::server {
 namespace {
@@ -481,11 +483,55 @@ std::string escape_html(std::string_view s) {
 }
 
 std::string markdown_to_html(const std::string& md) {
-  // CMARK_OPT_DEFAULT is safe mode: raw HTML is replaced by a comment and javascript:,
-  // vbscript:, file: and most data: URLs are dropped (only CMARK_OPT_UNSAFE lets them through).
+  // GitHub's Markdown, as the client's preview (markdown-it) renders it: tables, ~~strike~~,
+  // bare links and task lists too. CMARK_OPT_DEFAULT is safe mode: raw HTML is replaced by a
+  // comment and javascript:, vbscript:, file: and most data: URLs are dropped (only
+  // CMARK_OPT_UNSAFE lets them through); the extensions keep to it (tagfilter as well).
+  static const bool registered = [] {
+    cmark_gfm_core_extensions_ensure_registered();
+    return true;
+  }();
+  (void)registered;
+  const int options = CMARK_OPT_DEFAULT;
+  std::unique_ptr<cmark_parser, decltype(&cmark_parser_free)> parser(cmark_parser_new(options),
+                                                                     &cmark_parser_free);
+  if (!parser) return std::string();
+  for (const char* name : {"table", "strikethrough", "autolink", "tasklist", "tagfilter"}) {
+    if (cmark_syntax_extension* ext = cmark_find_syntax_extension(name)) {
+      cmark_parser_attach_syntax_extension(parser.get(), ext);
+    }
+  }
+  cmark_parser_feed(parser.get(), md.data(), md.size());
+  std::unique_ptr<cmark_node, decltype(&cmark_node_free)> root(cmark_parser_finish(parser.get()),
+                                                               &cmark_node_free);
+  if (!root) return std::string();
   std::unique_ptr<char, decltype(&std::free)> html(
-      cmark_markdown_to_html(md.data(), md.size(), CMARK_OPT_DEFAULT), &std::free);
+      cmark_render_html(root.get(), options, cmark_parser_get_syntax_extensions(parser.get())),
+      &std::free);
   return html ? std::string(html.get()) : std::string();
+}
+
+// A section's named fields with text, as the exports show them: a course's and a unit's in the
+// course panels' order under their labels, then any other field by name; never the prompt.
+std::vector<std::pair<std::string, std::string>> export_fields(const protocol::Section& s) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::set<std::string_view> shown{kPromptField};
+  auto add = [&](std::string_view name, std::string_view label) {
+    shown.insert(name);
+    auto it = s.fields.find(std::string(name));
+    if (it == s.fields.end() || it->second.empty()) return;
+    out.emplace_back(std::string(label), it->second.to_string());
+  };
+  if (s.kind == kCourseKind) {
+    for (std::size_t i = 0; i < kCourseFields.size(); ++i)
+      add(kCourseFields[i], kCourseFieldLabels[i]);
+  } else if (s.kind == kUnitKind) {
+    for (std::size_t i = 0; i < kUnitFields.size(); ++i) add(kUnitFields[i], kUnitFieldLabels[i]);
+  }
+  for (const auto& [name, text] : s.fields) {
+    if (shown.count(name) == 0 && !text.empty()) out.emplace_back(name, text.to_string());
+  }
+  return out;
 }
 
 // The export's only style: a readable page on screen and on paper. Its hash is in the policy.
@@ -523,10 +569,9 @@ std::string export_markdown(const protocol::Document& doc, std::string_view titl
       if (text.back() != '\n') out += "\n";
     };
     paragraph(s->body.to_string());
-    for (const auto& [name, text] : s->fields) {
-      if (text.empty()) continue;
-      out += "\n### " + name + "\n";
-      paragraph(text.to_string());
+    for (const auto& [label, text] : export_fields(*s)) {
+      out += "\n### " + label + "\n";
+      paragraph(text);
     }
   }
   return out;
@@ -545,9 +590,8 @@ std::string export_html(const protocol::Document& doc, std::string_view title) {
     out += "<section id=\"" + escape_html(s->id) + "\">\n<h2>" + escape_html(s->title.to_string()) +
            "</h2>\n";
     out += markdown_to_html(s->body.to_string());
-    for (const auto& [name, text] : s->fields) {
-      if (text.empty()) continue;
-      out += "<h3>" + escape_html(name) + "</h3>\n" + markdown_to_html(text.to_string());
+    for (const auto& [label, text] : export_fields(*s)) {
+      out += "<h3>" + escape_html(label) + "</h3>\n" + markdown_to_html(text);
     }
     out += "</section>\n";
   }

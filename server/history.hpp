@@ -122,10 +122,13 @@ protocol::Result<std::vector<SectionContributions>> contributions(storage::Store
 // ---- Export ----------------------------------------------------------------------------
 
 // "# title", then each live section as "## its title" and its body as written, then each named
-// field with text as "### its name" and its text.
+// field with text as "### its label" and its text: a course's and a unit's fields in the
+// course panels' order and words (server/templates.hpp), others by name; a design step's
+// prompt (the template's guidance) is not the document's text and is left out.
 std::string export_markdown(const protocol::Document& doc, std::string_view title);
-// A standalone HTML page: the title and the section titles escaped, each body rendered by
-// cmark-gfm in its safe mode (raw HTML and dangerous URLs never pass through). Its head
+// A standalone HTML page: the title and the section titles escaped, each body and field
+// rendered by cmark-gfm with GitHub's extensions (tables, strikethrough, autolinks, task
+// lists) in its safe mode (raw HTML and dangerous URLs never pass through). Its head
 // carries export_html_policy() as a <meta> Content-Security-Policy, so a downloaded copy opened
 // from disk runs no script and loads nothing, whatever a body holds.
 std::string export_html(const protocol::Document& doc, std::string_view title);

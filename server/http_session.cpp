@@ -346,7 +346,11 @@ class http_session : public std::enable_shared_from_this<http_session> {
     common_headers(*res);
     res->set(http::field::content_type, a.content_type);
     res->set(http::field::cache_control, "no-store");
-    for (auto& [k, v] : a.headers) res->insert(k, v);
+    for (auto& [k, v] : a.headers) {
+      // An answer's own policy replaces the app's (an HTML export's is stricter): one header.
+      if (beast::iequals(k, "Content-Security-Policy")) res->erase(k);
+      res->insert(k, v);
+    }
     res->body() = std::move(a.body);
     res->prepare_payload();
     res->keep_alive(keep_alive);

@@ -54,4 +54,21 @@ inline constexpr std::array<std::string_view, 3> kUnitFields = {
     "assessment",  // type of assessment
 };
 
+// Their labels, as the client's course panels show them (client-web/src/ui/course_model.js),
+// in the same order: the exports use them.
+inline constexpr std::array<std::string_view, 12> kCourseFieldLabels = {
+    "Title",        "Awarding institutions", "Countries or regions", "Workload (ECTS)",
+    "Level",        "Form of participation", "Quality assurance",    "Prerequisites",
+    "Stackability", "Learning outcomes",     "Date of issuing",      "Learner identification",
+};
+inline constexpr std::array<std::string_view, 3> kUnitFieldLabels = {
+    "Workload (ECTS)",
+    "Learning outcomes assessed",
+    "Type of assessment",
+};
+
+// A prose design step's "prompt" field: the template's guidance for the team, not the
+// document's text (the exports leave it out).
+inline constexpr std::string_view kPromptField = "prompt";
+
 }  // namespace jointly::server

@@ -141,6 +141,14 @@ it('every history route: 401 without a session, 403 to a non-member, reads for e
         assert.equal((await other.json()).error.code, 'forbidden');
       }
     }
+    // The HTML export carries one policy, its own (stricter than the app's), not both.
+    const html = await server.fetch('/api/documents/1/history/export?format=html');
+    const policy = html.headers.get('content-security-policy');
+    assert.match(policy, /^default-src 'none'; style-src 'sha256-[A-Za-z0-9+/=]+'; base-uri 'none'; form-action 'none'$/);
+    // The demo course's fields under the form's labels, in its order; no step's prompt.
+    const md = await (await server.fetch('/api/documents/1/history/export?format=md')).text();
+    assert.match(md, /### Title\n\nData literacy for public services\n[^]*### Workload \(ECTS\)\n\n5\n/);
+    assert.doesNotMatch(md, /### (prompt|course_title|ects)\n/);
     const send = (doc, route, body, as) => server.fetch(`/api/documents/${doc}/history${route}`, {
       as, method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
     });

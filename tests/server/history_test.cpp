@@ -367,10 +367,12 @@ TEST(History, NamedFieldsAreRestoredDiffedAndExported) {
   ASSERT_TRUE(protocol::apply(removed, *op).ok());
   EXPECT_EQ(removed.find("u")->field("outcomes")->to_string(), "Read a chart");
 
-  EXPECT_NE(export_markdown(now, "T").find("### outcomes\n\nRead a bar chart\n"),
+  // A unit's field under the label the course form gives it.
+  EXPECT_NE(export_markdown(now, "T").find("### Learning outcomes assessed\n\nRead a bar chart\n"),
             std::string::npos);
-  EXPECT_NE(export_html(now, "T").find("<h3>outcomes</h3>\n<p>Read a bar chart</p>"),
-            std::string::npos);
+  EXPECT_NE(
+      export_html(now, "T").find("<h3>Learning outcomes assessed</h3>\n<p>Read a bar chart</p>"),
+      std::string::npos);
   EXPECT_EQ(export_json(now, {1, "T", 0, 0}, 0, std::nullopt)["sections"][0]["fields"]["outcomes"],
             "Read a bar chart");
 }
@@ -444,6 +446,72 @@ TEST(HistoryExport, TheHtmlPageCarriesAStrictPolicyThatAllowsOnlyItsOwnStyle) {
   char b64[sodium_base64_ENCODED_LEN(crypto_hash_sha256_BYTES, sodium_base64_VARIANT_ORIGINAL)];
   sodium_bin2base64(b64, sizeof b64, hash, sizeof hash, sodium_base64_VARIANT_ORIGINAL);
   EXPECT_NE(policy.find("'sha256-" + std::string(b64) + "'"), std::string::npos) << policy;
+}
+
+TEST(HistoryExport, FieldsShowUnderTheirLabelsInTheFormsOrderAndPromptsAreLeftOut) {
+  // A course document as the template makes it: a prose step still showing its prompt, one
+  // written over it, the course's fields and a unit's (stored by name, alphabetically).
+  protocol::Document doc;
+  protocol::DocOp op;
+  op.components.push_back(protocol::SectionAdd{
+      "vision", "C", "Joint vision", "", "", {{"prompt", "Write the shared vision here."}}});
+  op.components.push_back(protocol::SectionAdd{
+      "team", "D", "Course team", "Ana leads.", "", {{"prompt", "Who teaches what?"}}});
+  op.components.push_back(protocol::SectionAdd{"course",
+                                               "E",
+                                               "Course details",
+                                               "",
+                                               "course",
+                                               {{"awarding_bodies", "Uni Graz"},
+                                                {"course_title", "Data literacy"},
+                                                {"ects", "5"},
+                                                {"learner_id", ""},
+                                                {"outcomes", "LO1: Read tables"},
+                                                {"zz_note", "kept, by its name"}}});
+  op.components.push_back(
+      protocol::SectionAdd{"u1",
+                           "F",
+                           "Unit 1",
+                           "",
+                           "unit",
+                           {{"assessment", "Quiz"}, {"ects", "2.5"}, {"outcomes", "LO1"}}});
+  ASSERT_TRUE(protocol::apply(doc, op).ok());
+  const auto md = export_markdown(doc, "Course");
+  EXPECT_EQ(md,
+            "# Course\n\n## Joint vision\n\n## Course team\n\nAna leads.\n\n"
+            "## Course details\n\n### Title\n\nData literacy\n\n"
+            "### Awarding institutions\n\nUni Graz\n\n### Workload (ECTS)\n\n5\n\n"
+            "### Learning outcomes\n\nLO1: Read tables\n\n### zz_note\n\nkept, by its name\n\n"
+            "## Unit 1\n\n### Workload (ECTS)\n\n2.5\n\n### Learning outcomes assessed\n\nLO1\n\n"
+            "### Type of assessment\n\nQuiz\n");
+  const auto html = export_html(doc, "Course");
+  EXPECT_EQ(html.find("Write the shared vision"), std::string::npos) << html;
+  EXPECT_EQ(html.find("prompt"), std::string::npos) << html;
+  EXPECT_LT(html.find("<h3>Title</h3>\n<p>Data literacy</p>"),
+            html.find("<h3>Awarding institutions</h3>"));
+  EXPECT_NE(html.find("<h3>Type of assessment</h3>\n<p>Quiz</p>"), std::string::npos) << html;
+}
+
+TEST(HistoryExport, TheHtmlRendersGitHubMarkdownAsThePreviewDoesAndStaysSafe) {
+  protocol::Document doc;
+  ASSERT_TRUE(protocol::apply(doc, storage::testing::add_section(
+                                       "a", "V", "Assessment",
+                                       "| Unit | ECTS |\n| --- | ---: |\n| 1 | 2.5 |\n\n"
+                                       "~~old~~ new, see https://example.org\n\n"
+                                       "- [x] quiz\n- [ ] essay\n\n"
+                                       "<script>alert(1)</script>\n\n"
+                                       "| a |\n| - |\n| <img src=x onerror=alert(3)> |\n"))
+                  .ok());
+  const auto html = export_html(doc, "Course");
+  EXPECT_NE(html.find("<table>"), std::string::npos) << html;
+  EXPECT_NE(html.find("<th>Unit</th>"), std::string::npos) << html;
+  EXPECT_NE(html.find("<td align=\"right\">2.5</td>"), std::string::npos) << html;
+  EXPECT_NE(html.find("<del>old</del>"), std::string::npos) << html;
+  EXPECT_NE(html.find("<a href=\"https://example.org\">"), std::string::npos) << html;
+  EXPECT_NE(html.find("type=\"checkbox\""), std::string::npos) << html;
+  EXPECT_EQ(html.find("<script"), std::string::npos) << html;
+  EXPECT_EQ(html.find("<img"), std::string::npos) << html;
+  EXPECT_EQ(html.find("onerror"), std::string::npos) << html;
 }
 
 TEST(HistoryExport, TheThreeFormatsCarryTheSameText) {
