@@ -1214,6 +1214,14 @@ Status apply(Document& doc, const DocOp& op) {
 }
 
 DocOp transform(const DocOp& a, const DocOp& b, Side side) {
+  if (a.components.empty() || b.components.empty()) return a;
+  if (a.components.size() == 1 && b.components.size() == 1) {
+    // The usual case (one edit past one edit): transform_lists' first half, without copying
+    // both lists and transforming b past a as well only to drop it.
+    DocOp out;
+    transform_component(a.components[0], b.components[0], side, out.components);
+    return out;
+  }
   return DocOp{transform_lists(a.components, b.components, side).first};
 }
 

@@ -677,8 +677,52 @@ std::string encode_ack(std::uint64_t doc, std::uint64_t seq, std::uint64_t rev, 
   return out;
 }
 
+std::string op_text(const DocOp& op) {
+  for (const auto& c : op.components) {
+    if (!std::holds_alternative<SectionEdit>(c)) return dump(to_json(op));  // rare: the tree
+  }
+  std::string out = "[";
+  for (std::size_t i = 0; i < op.components.size(); ++i) {
+    const auto& e = std::get<SectionEdit>(op.components[i]);
+    if (i > 0) out += ',';
+    out += "{\"edit\":";
+    append_string(out, e.section);
+    out += ",\"f\":";
+    append_string(out, e.field.name());
+    out += ",\"op\":[";
+    bool first = true;
+    for (const TextComponent& t : e.op.components()) {
+      if (!first) out += ',';
+      first = false;
+      switch (t.kind) {
+        case TextComponent::Kind::skip:
+          append_number(out, static_cast<std::uint64_t>(t.n));
+          break;
+        case TextComponent::Kind::insert:
+          append_string(out, t.text);
+          break;
+        case TextComponent::Kind::del:
+          out += "{\"d\":";
+          if (t.has_text) {
+            append_string(out, t.text);
+          } else {
+            append_number(out, static_cast<std::uint64_t>(t.n));
+          }
+          out += '}';
+          break;
+      }
+    }
+    out += "]}";
+  }
+  out += ']';
+  return out;
+}
+
 std::string encode_op(std::uint64_t doc, const RevisionMessage& r) {
-  const std::string op = dump(r.op);
+  return encode_op(doc, r, dump(r.op));
+}
+
+std::string encode_op(std::uint64_t doc, const RevisionMessage& r, std::string_view op) {
   std::string out;
   out.reserve(op.size() + r.client.size() + r.author.size() + r.institution.size() + 160);
   out += "{\"author\":";

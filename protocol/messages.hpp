@@ -168,6 +168,11 @@ std::string encode_ops(std::uint64_t doc, std::uint64_t from, std::uint64_t rev,
 std::string encode_ack(std::uint64_t doc, std::uint64_t seq, std::uint64_t rev, bool duplicate,
                        const nlohmann::json* applied = nullptr);
 std::string encode_op(std::uint64_t doc, const RevisionMessage& r);
+// The same with the op given as its JSON text (op_text), r.op unused: the message of every
+// edit, built without a json tree.
+std::string encode_op(std::uint64_t doc, const RevisionMessage& r, std::string_view op);
+// to_json(op).dump(), byte for byte; text edits are written directly, without the tree.
+std::string op_text(const DocOp& op);
 std::string encode_presence(std::uint64_t doc, std::uint64_t rev, const PresenceEntry& p);
 std::string encode_presence_cleared(std::uint64_t doc, std::string_view client);
 std::string encode_left(std::uint64_t doc);

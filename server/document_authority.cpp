@@ -86,11 +86,12 @@ bool move_cursor(protocol::Cursor& c, const protocol::DocOp& op) {
   return true;
 }
 
+// with_op false leaves m.op null (for encode_op given the op's text).
 protocol::RevisionMessage revision_message(std::uint64_t rev, const protocol::DocOp& op,
-                                           const storage::RevisionInfo& info) {
+                                           const storage::RevisionInfo& info, bool with_op = true) {
   protocol::RevisionMessage m;
   m.rev = rev;
-  m.op = protocol::to_json(op);
+  if (with_op) m.op = protocol::to_json(op);
   m.client = info.client_id;
   m.seq = info.client_seq;
   m.author = info.author;
@@ -667,7 +668,8 @@ void DocumentAuthority::fail(const storage::Status& status) {
 std::string DocumentAuthority::encode_revision(std::uint64_t rev, const TailEntry& e) const {
   // A restore carries restored_from: clients show "restored from revision R" (PROTOCOL.md,
   // "History API").
-  return protocol::encode_op(id_, revision_message(rev, e.op, e.info));
+  return protocol::encode_op(id_, revision_message(rev, e.op, e.info, false),
+                             protocol::op_text(e.op));
 }
 
 void DocumentAuthority::broadcast(const std::shared_ptr<const std::string>& msg,

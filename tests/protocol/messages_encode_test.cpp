@@ -9,6 +9,7 @@
 #include <string>
 
 #include "protocol/messages.hpp"
+#include "protocol/utf8.hpp"
 
 namespace jointly::protocol {
 namespace {
@@ -145,6 +146,66 @@ TEST(MessagesEncode, OpMatchesTheTreeEncoding) {
     const std::uint64_t doc = random_number(rng);
     ASSERT_EQ(encode_op(doc, r), tree_op(doc, r)) << "case " << i;
   }
+}
+
+// A random DocOp of text edits (valid UTF-8 text, every kind of text component), sometimes
+// with a component of another kind, which op_text writes through the tree.
+DocOp random_doc_op(std::mt19937_64& rng) {
+  DocOp op;
+  const int edits = 1 + static_cast<int>(rng() % 3);
+  for (int e = 0; e < edits; ++e) {
+    SectionEdit edit;
+    edit.section = "s" + std::to_string(rng() % 100);
+    switch (rng() % 3) {
+      case 0:
+        edit.field = Field::title;
+        break;
+      case 1:
+        edit.field = Field::body;
+        break;
+      default:
+        edit.field = *Field::named(rng() % 2 ? "outcomes" : "ects");
+    }
+    const int n = 1 + static_cast<int>(rng() % 5);
+    for (int c = 0; c < n; ++c) {
+      switch (rng() % 4) {
+        case 0:
+          edit.op.skip(rng() % 1000);
+          break;
+        case 1:
+          edit.op.insert(random_text(rng, true));
+          break;
+        case 2:
+          edit.op.del(1 + rng() % 50);
+          break;
+        default: {
+          const std::string gone = random_text(rng, true) + "x";
+          edit.op.del_text(gone, utf8::count(gone));
+        }
+      }
+    }
+    op.components.push_back(std::move(edit));
+  }
+  if (rng() % 8 == 0) op.components.push_back(SectionLock{"s1"});
+  return op;
+}
+
+TEST(MessagesEncode, OpTextMatchesTheTreeEncoding) {
+  std::mt19937_64 rng(13);
+  for (int i = 0; i < 5000; ++i) {
+    const DocOp op = random_doc_op(rng);
+    ASSERT_EQ(op_text(op), dump(to_json(op))) << "case " << i;
+    RevisionMessage r;
+    r.rev = random_number(rng);
+    r.client = random_text(rng, true);
+    r.author = random_text(rng, rng() % 4 != 0);
+    r.time_ms = static_cast<std::int64_t>(rng() >> 1);
+    const std::uint64_t doc = random_number(rng);
+    const std::string direct = encode_op(doc, r, op_text(op));
+    r.op = to_json(op);
+    ASSERT_EQ(direct, tree_op(doc, r)) << "case " << i;
+  }
+  EXPECT_EQ(op_text(DocOp{}), "[]");
 }
 
 TEST(MessagesEncode, OpEscapesAsJson) {
