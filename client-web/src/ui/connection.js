@@ -93,7 +93,7 @@ export class Connection {
     ws.onmessage = (event) => {
       let m;
       try { m = JSON.parse(event.data); } catch { return; }
-      if (m.type === 'batch' && Array.isArray(m.messages)) {
+      if (m?.type === 'batch' && Array.isArray(m.messages)) {
         for (const inner of m.messages) this.dispatch(inner);
         return;
       }

@@ -50,6 +50,8 @@ describe('Connection', () => {
     const op = { type: 'op', doc: 7, rev: 4, op: [], client: 'c-2', seq: 1 };
     const ack = { type: 'ack', doc: 7, seq: 3, rev: 5 };
     ws.frame({ type: 'batch', doc: 7, messages: [op, ack] });
+    ws.frame(null); // not an object: ignored, as any frame that is not a message
+    ws.frame({ type: 'batch', doc: 7, messages: [null, 3] });
     ws.frame({ type: 'presence', doc: 7, client: 'c-2', cursor: null });
     assert.deepEqual(got.slice(1), [op, ack, { type: 'presence', doc: 7, client: 'c-2', cursor: null }]);
     // Open once, for the welcome (the second handler's open does not count here).
